@@ -1,0 +1,102 @@
+"""Runs every `bench/bench_*.py` module's `run(ctx) -> list[Figure]` and writes the results.
+
+`python -m bench [name ...]` runs only the named modules (e.g. `config`, `vectorize`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for sub in ("layers/common", "functions/webhook", "functions/config", "functions/mcp_odoo", "functions/vectorize",
+            "infra", "tests"):
+    sys.path.insert(0, str(ROOT / sub))
+
+from bench.context import BenchContext  # noqa: E402
+from bench.figures import Figure  # noqa: E402
+
+RESULTS_JSON = ROOT / "bench" / "results.json"
+RESULTS_MD = ROOT / "bench" / "results.md"
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.4g}"
+
+
+def write_markdown(figures: list[Figure], errors: dict[str, str], meta: dict[str, object]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {meta['date']} on {meta['machine']} by `make bench` ({meta['duration_s']} s).",
+        "",
+        "| area | figure | value | unit | compared with | baseline | ratio | target | met |",
+        "|---|---|---:|---|---|---:|---:|---|---|",
+    ]
+    for f in figures:
+        met = "" if f.met is None else ("yes" if f.met else "**no**")
+        lines.append(
+            f"| {f.area} | {f.name} | {_fmt(f.value)} | {f.unit} | {f.baseline_name or ''} | "
+            f"{_fmt(f.baseline_value)} | {_fmt(f.ratio)} | {f.target or ''} | {met} |"
+        )
+    notes = [f for f in figures if f.notes]
+    if notes:
+        lines += ["", "Notes:", ""]
+        lines += [f"- **{f.name}**: {f.notes}" for f in notes]
+    if errors:
+        lines += ["", "Benchmarks that failed to run:", ""]
+        lines += [f"- `{name}`: {message}" for name, message in errors.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
+    names = sorted(m.name for m in pkgutil.iter_modules([str(ROOT / "bench")]) if m.name.startswith("bench_"))
+    if wanted:
+        names = [n for n in names if n.removeprefix("bench_") in wanted or n in wanted]
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    errors: dict[str, str] = {}
+    with BenchContext() as ctx:
+        for name in names:
+            print(f"== {name}", flush=True)
+            try:
+                module = importlib.import_module(f"bench.{name}")
+                for figure in module.run(ctx):
+                    figure.area = figure.area or name.removeprefix("bench_")
+                    figures.append(figure)
+                    print(f"   {figure.name}: {_fmt(figure.value)} {figure.unit}"
+                          + (f" (ratio {_fmt(figure.ratio)} vs {figure.baseline_name})" if figure.ratio else ""),
+                          flush=True)
+            except Exception as exc:  # one broken benchmark must not hide the others
+                traceback.print_exc()
+                errors[name] = f"{type(exc).__name__}: {exc}"
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "duration_s": round(time.perf_counter() - started, 1),
+    }
+    RESULTS_JSON.write_text(json.dumps({"meta": meta, "figures": [f.as_dict() for f in figures],
+                                        "errors": errors}, indent=2, ensure_ascii=False) + "\n")
+    table = write_markdown(figures, errors, meta)
+    RESULTS_MD.write_text(table)
+    print()
+    print(table)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

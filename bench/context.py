@@ -1,0 +1,53 @@
+"""What benchmarks share: one emulated cloud and one local stack for the whole run, started on first use."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from typing import Any
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("LOG_LEVEL", "ERROR")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+class BenchContext:
+    def __init__(self) -> None:
+        self._cloud: Any = None
+        self._moto: Any = None
+        self.endpoint_url: str | None = None
+        self.admin_key = secrets.token_urlsafe(24)
+        self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
+
+    def __enter__(self) -> BenchContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._cloud is not None:
+            self._cloud.stop()
+        if self._moto is not None:
+            self._moto.stop()
+        self.tmp.cleanup()
+
+    def moto(self) -> str:
+        if self.endpoint_url is None:
+            from localcloud.cloud import start_moto
+
+            self._moto, self.endpoint_url = start_moto()
+            os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return self.endpoint_url
+
+    @property
+    def cloud(self) -> Any:
+        """The whole local stack (infra/template.yaml) with event sources running."""
+        if self._cloud is None:
+            from localcloud.cloud import LocalCloud
+
+            self._cloud = LocalCloud(endpoint_url=self.moto(), admin_key=self.admin_key,
+                                     data_dir=self.tmp.name, stack_name="bench")
+            self._cloud.start()
+        return self._cloud

@@ -1,0 +1,220 @@
+"""The whole stack on this machine: moto server, the template's resources, every function with its HTTP routes and
+event sources, the viewer. Used by `make run` and by the test fixtures (each on its own free ports)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
+from localcloud.lambdas import CODE_PATHS, LocalFunction
+from localcloud.provision import Stack, provision
+from localcloud.sources import Source, build_sources
+from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
+
+# Per-function variables that must not leak into the shared process (the runner hosts every function in one).
+_PROCESS_PRIVATE = {"HOME"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+
+    port = port or free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    url = f"http://{host}:{port}"
+    _wait_http(url + "/moto-api/", timeout=30)
+    return server, url
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def ensure_code_paths() -> None:
+    for path in CODE_PATHS:
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+def _reset_shared_caches() -> None:
+    """The layer caches settings and clients per process; the runner changes the environment before serving."""
+    settings = sys.modules.get("chatwoot_ai.settings")
+    if settings is not None:
+        settings.reset_settings()  # type: ignore[attr-defined]
+    aws = sys.modules.get("chatwoot_ai.aws")
+    if aws is not None:
+        aws.reset_clients()  # type: ignore[attr-defined]
+
+
+class LocalCloud:
+    """Start with `start()` (or as a context manager); `url` is the API, `endpoint_url` the emulated AWS."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        stack_name: str = "chatwoot-ai",
+        endpoint_url: str | None = None,
+        admin_key: str | None = None,
+        data_dir: str | Path | None = None,
+        env: dict[str, str] | None = None,
+        region: str = "us-east-1",
+        event_sources: bool = True,
+        template_path: Path | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.stack_name = stack_name
+        self.endpoint_url = endpoint_url
+        self.admin_key = admin_key or os.environ.get("ADMIN_API_KEY") or secrets.token_urlsafe(24)
+        self.data_dir = Path(data_dir or ROOT / ".local")
+        self.extra_env = env or {}
+        self.region = region
+        self.event_sources = event_sources
+        self.template_path = template_path
+        self.moto: Any = None
+        self.stack: Stack | None = None
+        self.functions: dict[str, LocalFunction] = {}
+        self.sources: list[Source] = []
+        self.server: GatewayServer | None = None
+        self.gateway: Gateway | None = None
+        self._stop = threading.Event()
+        self._server_thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def function(self, logical_id: str) -> LocalFunction:
+        return self.functions[logical_id]
+
+    def start(self) -> LocalCloud:
+        started = time.perf_counter()
+        ensure_code_paths()
+        if self.endpoint_url is None:
+            self.moto, self.endpoint_url = start_moto(self.host)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        os.environ["AWS_DEFAULT_REGION"] = self.region
+        os.environ["AWS_REGION"] = self.region
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+        template = load_template(self.template_path) if self.template_path else load_template()
+        self.stack = provision(self.stack_name, self.region, self.endpoint_url,
+                               {"AdminApiKey": self.admin_key, "ViewerOrigin": self.url, "PublicApiUrl": self.url},
+                               template)
+        specs = functions(template, (self.template_path or TEMPLATE_PATH).parent)
+        for spec in specs:
+            for code_dir in spec.code_dirs:
+                if str(code_dir) not in sys.path:
+                    sys.path.insert(0, str(code_dir))
+        self._apply_environment(specs)
+        _reset_shared_caches()
+        routes: list[Route] = []
+        for spec in specs:
+            local = LocalFunction(spec, self.region)
+            self.functions[spec.logical_id] = local
+            for event in spec.events.values():
+                if event.get("Type") == "HttpApi":
+                    props = event.get("Properties", {})
+                    routes.append(Route(props.get("Method", "ANY").upper(), props["Path"],
+                                        compile_path(props["Path"]), local))
+            if self.event_sources:
+                self.sources.extend(build_sources(self.stack, spec, local, self._stop))
+        self._publish_viewer()
+        cors = template["Resources"].get("HttpApi", {}).get("Properties", {}).get("CorsConfiguration")
+        self.gateway = Gateway(routes, self.stack.resolver.resolve(cors) if cors else None)
+        self.server = GatewayServer((self.host, self.port), make_handler(self.gateway))
+        self._server_thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        self._server_thread.start()
+        for source in self.sources:
+            source.start()
+        self.gateway.health_extra = {
+            "functions": sorted(self.functions),
+            "routes": [r.route_key for r in self.gateway.routes],
+            "event_sources": [s.name for s in self.sources],
+            "startup_s": round(time.perf_counter() - started, 3),
+        }
+        self.gateway.ready = True
+        return self
+
+    def _apply_environment(self, specs: list[FunctionSpec]) -> None:
+        assert self.stack is not None
+        merged: dict[str, str] = {}
+        for spec in specs:
+            for key, value in self.stack.resolver.resolve(spec.environment).items():
+                if key in _PROCESS_PRIVATE:
+                    continue
+                merged.setdefault(key, str(value))
+        qdrant_dir = self.data_dir / "qdrant"
+        merged.update({
+            "QDRANT_PATH": os.environ.get("QDRANT_PATH", str(qdrant_dir)),
+            "CONFIG_FALLBACK_DIR": os.environ.get("CONFIG_FALLBACK_DIR", str(self.data_dir / "fallback")),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        })
+        if os.environ.get("QDRANT_URL"):
+            merged["QDRANT_URL"] = os.environ["QDRANT_URL"]
+        merged.update(self.extra_env)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(merged)
+
+    def _publish_viewer(self) -> None:
+        """Uploads viewer_static/ to the template's website bucket, as a deploy would."""
+        assert self.stack is not None
+        bucket = self.stack.refs.get("ViewerBucket")
+        if not bucket or not VIEWER_DIR.is_dir():
+            return
+        import mimetypes
+
+        s3 = self.stack.client("s3")
+        for path in VIEWER_DIR.rglob("*"):
+            if path.is_file():
+                key = str(path.relative_to(VIEWER_DIR))
+                s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(),
+                              ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.gateway:
+            self.gateway.ready = False
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+        for source in self.sources:
+            source.join(timeout=5)
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None

@@ -1,0 +1,1 @@
+"""Shared code of every function: settings, models, AWS clients, config cache, Chatwoot, embeddings, Qdrant."""

@@ -1,0 +1,53 @@
+"""Environment variables, validated once per cold start and read everywhere typed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every environment variable a function reads. Names match `infra/template.yaml` Globals."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    # Empty means the real AWS endpoints; the local runner and tests point it at moto.
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+
+    stack_name: str = "chatwoot-ai"
+    config_table: str = "chatwoot-ai-configs"
+    mapping_table: str = "chatwoot-ai-mappings"
+    idempotency_table: str = "chatwoot-ai-idempotency"
+    history_table: str = "chatwoot-ai-history"
+    jobs_table: str = "chatwoot-ai-jobs"
+    conversations_queue_url: str = ""
+    vectorize_queue_url: str = ""
+    event_bus_name: str = "chatwoot-ai-events"
+    credentials_kms_key_id: str = "alias/chatwoot-ai-credentials"
+
+    admin_api_key: SecretStr = SecretStr("")
+    config_max_staleness_s: float = 5.0
+    config_fallback_dir: str = ""
+
+    qdrant_url: str = ""
+    qdrant_path: str = ""
+    qdrant_api_key: SecretStr = SecretStr("")
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_model_path: str = ""
+
+    odoo_gateway_url: str = ""
+    viewer_origin: str = ""
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local runner change the environment)."""
+    get_settings.cache_clear()
