@@ -158,7 +158,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "chatwoot-ai-local"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # the functions log; per-request access logs would drown them
 
         def _send(self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None) -> None:
@@ -193,8 +193,8 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 return
             origin = self.headers.get("origin")
             if self.command == "OPTIONS" and self.headers.get("access-control-request-method"):
-                headers = gateway.preflight_headers(origin)
-                self._send(204 if headers else 403, headers or {}, b"")
+                preflight = gateway.preflight_headers(origin)
+                self._send(204 if preflight else 403, preflight or {}, b"")
                 return
             length = int(self.headers.get("content-length") or 0)
             if length > MAX_PAYLOAD:
@@ -219,7 +219,6 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 result = route.function.invoke(event)
             except Exception:
                 # API Gateway answers 500 {"message": "Internal Server Error"} when the function raises.
-                route.function.spec  # keep the reference for debuggers
                 self._json(500, {"message": "Internal Server Error"}, gateway.cors_headers(origin))
                 return
             status, out_headers, raw, cookies = parse_result(result)

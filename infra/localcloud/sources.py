@@ -236,7 +236,7 @@ class DynamoStreamSource(Source):
         out["awsRegion"] = self.stack.region
         dynamodb = dict(out.get("dynamodb", {}))
         created = dynamodb.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):
+        if created is not None and hasattr(created, "timestamp"):
             dynamodb["ApproximateCreationDateTime"] = created.timestamp()
         out["dynamodb"] = dynamodb
         return out

@@ -46,7 +46,7 @@ _Loader.add_multi_constructor("!", _construct)  # type: ignore[no-untyped-call]
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=_Loader)  # noqa: S506 - our own loader, SafeLoader-based
+        data = yaml.load(handle, Loader=_Loader)
     if not isinstance(data, dict) or "Resources" not in data:
         raise ValueError(f"{path} is not a SAM template")
     return data
@@ -156,10 +156,7 @@ def functions(template: dict[str, Any], base: Path = TEMPLATE_PATH.parent) -> li
             continue
         props = resource.get("Properties", {})
         package_type = props.get("PackageType", "Zip")
-        if package_type == "Image":
-            handler = props["ImageConfig"]["Command"][0]
-        else:
-            handler = props["Handler"]
+        handler = props["ImageConfig"]["Command"][0] if package_type == "Image" else props["Handler"]
         environment = dict(globals_fn.get("Environment", {}).get("Variables", {}))
         environment.update(props.get("Environment", {}).get("Variables", {}))
         specs.append(

@@ -80,7 +80,8 @@ def test_most_specific_route_wins_and_unknown_paths_are_404(small_cloud: LocalCl
 
 def test_cors_only_for_the_viewer_origin(small_cloud: LocalCloud) -> None:
     allowed = small_cloud.url
-    ok = httpx.options(small_cloud.url + "/echo/x", headers={"Origin": allowed, "Access-Control-Request-Method": "POST"})
+    ok = httpx.options(small_cloud.url + "/echo/x",
+                       headers={"Origin": allowed, "Access-Control-Request-Method": "POST"})
     assert ok.status_code == 204
     assert ok.headers["access-control-allow-origin"] == allowed
     denied = httpx.options(small_cloud.url + "/echo/x",

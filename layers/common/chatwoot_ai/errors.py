@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,7 +38,7 @@ def bad_request(message: str, field: str | None = None, code: str = "invalid_req
     return ApiError(400, code, message, field)
 
 
-def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
+def field_path(loc: Sequence[int | str]) -> str:
     """pydantic's error location as a dotted path: ("lines", 0, "quantity") -> "lines.0.quantity"."""
     return ".".join(str(part) for part in loc)
 
