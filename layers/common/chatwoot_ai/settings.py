@@ -42,6 +42,30 @@ class Settings(BaseSettings):
     viewer_origin: str = ""
     log_level: str = "INFO"
 
+    # Odoo gateway: how long frequent reads (product search, product details; stock) stay in a warm instance's
+    # cache. A tenant may override with `odoo.cache_ttl_s` in its config; 0 turns the cache off.
+    odoo_cache_ttl_s: float = 30.0
+    odoo_stock_cache_ttl_s: float = 10.0
+
+    # Vectorize (docs/vectorize.md explains each one).
+    qdrant_collection_prefix: str = ""
+    embedding_cache_dir: str = ""
+    embedding_threads: int = 0
+    embedding_batch_size: int = 32
+    vectorize_records_per_message: int = 64
+    vectorize_max_records: int = 5000
+    vectorize_max_record_chars: int = 60000
+    vectorize_max_receive_count: int = 3
+    vectorize_jobs_ttl_days: int = 30
+    chunk_max_chars: int = 800
+    chunk_overlap_chars: int = 120
+    search_rrf_k: int = 60
+    search_dense_weight: float = 1.0
+    search_sparse_weight: float = 1.0
+    search_prefetch_limit: int = 30
+    # Sparse IDF statistics from the tenant's own points (Qdrant `idf.corpus`); false = collection-wide.
+    search_tenant_idf: bool = True
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,0 +1,169 @@
+"""Request, response and message shapes of the Vectorize API (CONTRACT.md, docs/vectorize.md)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chatwoot_ai.models import check_identifier
+
+SearchMode = Literal["hybrid", "dense", "sparse"]
+JobState = Literal["queued", "running", "done", "failed"]
+
+_COLLECTION = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def check_collection(value: str) -> str:
+    if not _COLLECTION.match(value):
+        raise ValueError("collection must be 1-63 lower-case letters, digits and '_', starting with a letter")
+    return value
+
+
+def record_id_str(value: Any) -> str:
+    """Odoo sends integer ids, scripts send strings: one canonical string either way."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("id must be a string or an integer")
+    text = str(value).strip()
+    if not text or len(text) > 128:
+        raise ValueError("id must be 1-128 characters")
+    return text
+
+
+class VectorRecord(BaseModel):
+    """One Odoo record (a product, a rule, a document). `archived: true` (or `metadata.active: false`) removes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    text: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    archived: bool = False
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> str:
+        return record_id_str(value)
+
+    @property
+    def removed(self) -> bool:
+        return self.archived or self.metadata.get("active") is False
+
+
+class VectorizeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+    collection: str
+    records: list[VectorRecord] = Field(default_factory=list)
+    delete_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return check_identifier(value, "tenant_id")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        return check_collection(value)
+
+    @field_validator("delete_ids", mode="before")
+    @classmethod
+    def _delete_ids(cls, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise ValueError("delete_ids must be a list of ids")
+        return [record_id_str(item) for item in value]
+
+
+class SyncRequest(BaseModel):
+    """Pull mode: the whole product catalogue of a tenant's Odoo, fetched through the Odoo client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+    collection: str = "products"
+    domain: str = "default"
+
+    @field_validator("tenant_id", "domain")
+    @classmethod
+    def _ids(cls, value: str) -> str:
+        return check_identifier(value, "tenant_id")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        return check_collection(value)
+
+
+MetadataValue = str | int | float | bool
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+    collection: str
+    query: str = Field(min_length=1, max_length=2000)
+    limit: int = Field(default=5, ge=1, le=50)
+    mode: SearchMode = "hybrid"
+    # Equality on the records' metadata (a list means any of). The tenant condition is added by us, always.
+    filter: dict[str, MetadataValue | list[MetadataValue]] = Field(default_factory=dict)
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return check_identifier(value, "tenant_id")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, value: str) -> str:
+        return check_collection(value)
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be blank")
+        return value
+
+    @field_validator("filter")
+    @classmethod
+    def _filter(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not _METADATA_KEY.match(key):
+                raise ValueError(f"filter key {key!r} is not a metadata field name")
+        return value
+
+
+class SearchHit(BaseModel):
+    """One record found: `id` is the caller's record id, `text` the best-matching chunk of it."""
+
+    id: str
+    score: float
+    text: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class CollectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_collection(value)
+
+
+class VectorizeMessage(BaseModel):
+    """One SQS message of a job: a slice of its records (and, in part 0, its deletions)."""
+
+    job_id: str
+    tenant_id: str
+    collection: str
+    part: int
+    records: list[VectorRecord] = Field(default_factory=list)
+    delete_ids: list[str] = Field(default_factory=list)
