@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     # Sparse IDF statistics from the tenant's own points (Qdrant `idf.corpus`); false = collection-wide.
     search_tenant_idf: bool = True
 
+    # Conversation pipeline (docs/conversation.md explains each one).
+    webhook_max_body_bytes: int = 256 * 1024
+    webhook_signature_tolerance_s: int = 300
+    webhook_idempotency_ttl_s: int = 24 * 3600
+    conversation_debounce_s: float = 2.0
+    conversation_debounce_max_s: float = 12.0
+    conversation_history_turns: int = 12
+    conversation_history_ttl_days: int = 30
+    specialist_timeout_s: float = 25.0
+    crew_parallel_specialists: bool = True
+    chatwoot_timeout_s: float = 10.0
+    chatwoot_max_attempts: int = 4
+    chatwoot_backoff_s: float = 0.5
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
