@@ -1,0 +1,107 @@
+// The Config and Vectorize APIs. The admin key lives in sessionStorage only: gone when the tab closes.
+
+const KEY_STORAGE = "viewer.adminKey";
+const API_STORAGE = "viewer.apiUrl";
+
+export class ApiError extends Error {
+  constructor(status, code, message, field = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+
+  // The endpoint does not exist on this deployment (yet): a "not available" state, not a failure.
+  get unavailable() {
+    if (this.status === 405 || this.status === 501) return true;
+    return this.status === 404 && /^no route/i.test(this.message || "");
+  }
+}
+
+export function defaultApiUrl() {
+  const configured = (window.VIEWER_CONFIG && window.VIEWER_CONFIG.apiUrl) || "";
+  if (configured) return configured.replace(/\/+$/, "");
+  return location.protocol.startsWith("http") ? location.origin : "";
+}
+
+export function apiUrl() {
+  return sessionStorage.getItem(API_STORAGE) || defaultApiUrl();
+}
+
+export function adminKey() {
+  return sessionStorage.getItem(KEY_STORAGE);
+}
+
+export function signIn(key, url) {
+  sessionStorage.setItem(KEY_STORAGE, key);
+  const cleaned = (url || "").trim().replace(/\/+$/, "");
+  if (cleaned && cleaned !== defaultApiUrl()) sessionStorage.setItem(API_STORAGE, cleaned);
+  else sessionStorage.removeItem(API_STORAGE);
+}
+
+export function signOut() {
+  sessionStorage.removeItem(KEY_STORAGE);
+  sessionStorage.removeItem(API_STORAGE);
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) {
+  onUnauthorized = fn;
+}
+
+export async function request(method, path, { body, headers = {}, key } = {}) {
+  const base = apiUrl();
+  const all = { "X-Api-Key": key ?? adminKey() ?? "", ...headers };
+  if (body !== undefined) all["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(base + path, {
+      method,
+      headers: all,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (exc) {
+    throw new ApiError(0, "network", base || "(?)");
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const err = (data && data.error) || {};
+    const message = err.message || (data && data.message) || text.slice(0, 200) || response.statusText;
+    const error = new ApiError(response.status, err.code || `http_${response.status}`, message, err.field || null);
+    if (response.status === 401 && key === undefined) onUnauthorized(error);
+    throw error;
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+const docPath = (tenant, domain, type) => `/configs/${enc(tenant)}/${enc(domain)}/${enc(type)}`;
+
+export const api = {
+  check: (key) => request("GET", "/configs", { key }),
+  tenants: () => request("GET", "/configs"),
+  getDoc: (tenant, domain, type, version) =>
+    request("GET", docPath(tenant, domain, type) + (version ? `?version=${enc(version)}` : "")),
+  versions: (tenant, domain, type) => request("GET", docPath(tenant, domain, type) + "/versions"),
+  putDoc: (tenant, domain, type, data, ifMatch) =>
+    request("PUT", docPath(tenant, domain, type), {
+      body: data,
+      headers: ifMatch ? { "If-Match": String(ifMatch) } : {},
+    }),
+  mappings: () => request("GET", "/mapping"),
+  putMappings: (mappings) => request("PUT", "/mapping", { body: { mappings } }),
+  deleteMapping: (account, inbox) =>
+    request("DELETE", `/mapping/${enc(account)}/${inbox === null || inbox === undefined ? "null" : enc(inbox)}`),
+  collections: () => request("GET", "/collections"),
+  jobs: (tenant) => request("GET", `/vectorize/jobs?tenant_id=${enc(tenant)}`),
+  job: (id) => request("GET", `/vectorize/jobs/${enc(id)}`),
+  search: (tenant, collection, query, limit) =>
+    request("POST", "/search", { body: { tenant_id: tenant, collection, query, limit } }),
+};
