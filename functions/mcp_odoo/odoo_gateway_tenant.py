@@ -1,0 +1,85 @@
+"""Who is calling and which Odoo they get: admin key, `X-Tenant-Id` (+ `X-Domain`), the tenant's `odoo` config and
+`odoo_api_key` from the config cache, turned into the operations object every route and tool uses."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chatwoot_ai.errors import ApiError, bad_request, unauthorized
+from chatwoot_ai.models import OdooSettings, check_identifier
+from chatwoot_ai.odoo import OdooClient, OdooOperations, OdooTarget
+from chatwoot_ai.settings import get_settings
+
+
+@dataclass(frozen=True)
+class TenantOdoo:
+    tenant_id: str
+    domain: str
+    settings: OdooSettings
+    target: OdooTarget
+
+    @property
+    def allow_write(self) -> bool:
+        return bool(self.settings.allow_write)
+
+    def cache_ttl_s(self) -> float:
+        extra = self.settings.model_extra or {}
+        value = extra.get("cache_ttl_s", get_settings().odoo_cache_ttl_s)
+        try:
+            return max(0.0, float(value))
+        except (TypeError, ValueError):
+            return get_settings().odoo_cache_ttl_s
+
+    def operations(self) -> OdooOperations:
+        ttl = self.cache_ttl_s()
+        client = OdooClient(self.target, allow_write=self.allow_write)
+        return OdooOperations(client, cache_ttl_s=ttl, stock_ttl_s=min(ttl, get_settings().odoo_stock_cache_ttl_s))
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name) or headers.get(name.lower())
+    return value.strip() if value else None
+
+
+def check_api_key(headers: Mapping[str, str]) -> None:
+    """401 unless `X-Api-Key` equals ADMIN_API_KEY (constant time; an unset key locks everything)."""
+    expected = get_settings().admin_api_key.get_secret_value()
+    given = _header(headers, "x-api-key") or ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise unauthorized("X-Api-Key is missing or wrong")
+
+
+def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
+    """The caller's tenant and its Odoo, or the error that says what is missing."""
+    check_api_key(headers)
+    tenant_id = _header(headers, "x-tenant-id")
+    if not tenant_id:
+        raise bad_request("X-Tenant-Id header is required", "X-Tenant-Id", code="missing_tenant")
+    domain = _header(headers, "x-domain") or "default"
+    try:
+        check_identifier(tenant_id, "X-Tenant-Id")
+        check_identifier(domain, "X-Domain")
+    except ValueError as exc:
+        raise bad_request(str(exc), "X-Tenant-Id" if "Tenant" in str(exc) else "X-Domain") from None
+
+    from chatwoot_ai.config import get_config_cache  # the config issue's cache (memory -> DynamoDB -> files)
+
+    cache = get_config_cache()
+    config = cache.config(tenant_id, domain=domain)
+    if config is None:
+        raise ApiError(404, "tenant_not_found", f"tenant {tenant_id!r} (domain {domain!r}) has no config",
+                       "X-Tenant-Id")
+    if config.odoo is None:
+        raise ApiError(409, "odoo_not_configured", f"tenant {tenant_id!r} has no odoo section in its config",
+                       "odoo")
+    credentials = cache.credentials(tenant_id, domain=domain)
+    api_key = credentials.odoo_api_key if credentials is not None else None
+    if api_key is None or not api_key.get_secret_value():
+        raise ApiError(409, "odoo_not_configured", f"tenant {tenant_id!r} has no odoo_api_key in its credentials",
+                       "odoo_api_key")
+    odoo = config.odoo
+    target = OdooTarget(url=odoo.url, db=odoo.db, username=odoo.username, api_key=api_key.get_secret_value(),
+                        protocol=odoo.protocol, timeout_s=odoo.timeout_s)
+    return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)
