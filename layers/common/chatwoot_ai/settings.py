@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     chunk_overlap_chars: int = 120
     search_rrf_k: int = 60
     search_dense_weight: float = 1.0
-    search_sparse_weight: float = 1.0
+    search_sparse_weight: float = 1.5
     search_prefetch_limit: int = 30
     # Sparse IDF statistics from the tenant's own points (Qdrant `idf.corpus`); false = collection-wide.
     search_tenant_idf: bool = True

@@ -117,8 +117,10 @@ def get_embedder() -> Embedder:
     return _embedder
 
 
-def set_embedder(embedder: Embedder | None) -> None:
-    """Replace the process-wide embedder (tests use a small deterministic one; None reloads from settings)."""
+def set_embedder(embedder: Embedder | None) -> Embedder | None:
+    """Replace the process-wide embedder (tests use a small deterministic one; None reloads from settings).
+    Returns the one it replaced, so a test can put it back."""
     global _embedder
     with _embedder_lock:
-        _embedder = embedder
+        previous, _embedder = _embedder, embedder
+    return previous

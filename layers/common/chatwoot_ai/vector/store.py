@@ -299,10 +299,10 @@ def get_store() -> VectorStore:
         return _stores[key]
 
 
-def reset_store() -> None:
-    """Close every store (tests switch between `:memory:` and embedded paths)."""
+def reset_store(path: str | None = None) -> None:
+    """Close every store, or only the one at `path` (tests start from an empty `:memory:` store)."""
     with _stores_lock:
-        for store in _stores.values():
+        for key in [k for k in _stores if path is None or k[1] == path]:
             with contextlib.suppress(Exception):
-                store.client.close()
-        _stores.clear()
+                _stores[key].client.close()
+            del _stores[key]

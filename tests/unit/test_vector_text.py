@@ -1,0 +1,81 @@
+"""pt-BR keyword tokens, chunking and deterministic ids: pure functions, no model, no Qdrant."""
+
+from __future__ import annotations
+
+import json
+
+from chatwoot_ai.vector import sparse
+from chatwoot_ai.vector.chunking import chunk_text
+from chatwoot_ai.vector.ids import metadata_hash, point_id, text_hash
+
+
+def test_accented_and_unaccented_spellings_meet() -> None:
+    for accented, plain in [("devolução", "devolucao"), ("promoções", "promocoes"), ("sensível", "sensivel"),
+                            ("hidratação", "hidratacao"), ("radiofrequência", "radiofrequencia")]:
+        assert sparse.tokens(accented) == sparse.tokens(plain), (accented, plain)
+
+
+def test_inflections_share_a_stem() -> None:
+    assert sparse.tokens("cancelamento") == sparse.tokens("cancelar")
+    assert sparse.tokens("protetores solares") == sparse.tokens("protetor solar")
+    assert sparse.tokens("promoção") == sparse.tokens("promoções")
+
+
+def test_stopwords_dropped_numbers_kept() -> None:
+    assert sparse.tokens("Qual é o prazo para a devolução?") == sparse.tokens("prazo devolução")
+    assert "50" in sparse.tokens("protetor FPS 50")
+
+
+def test_document_vector_weights_repeated_terms_higher_but_saturating() -> None:
+    indices, values = sparse.document_vector("creme creme creme hidratante")
+    weights = dict(zip(indices, values, strict=True))
+    creme = weights[sparse.token_index(sparse.tokens("creme")[0])]
+    hidratante = weights[sparse.token_index(sparse.tokens("hidratante")[0])]
+    assert hidratante < creme < 3 * hidratante
+    assert indices == sorted(indices)
+
+
+def test_query_vector_is_binary_and_deduplicated() -> None:
+    indices, values = sparse.query_vector("creme creme hidratante")
+    assert len(indices) == 2 and values == [1.0, 1.0]
+    assert sparse.query_vector("o que é?") == ([], [])
+
+
+def test_short_text_is_one_chunk_and_blank_is_none() -> None:
+    assert chunk_text("Gel de limpeza facial.") == ["Gel de limpeza facial."]
+    assert chunk_text("   ") == []
+
+
+def test_long_policy_is_chunked_within_the_limit_with_overlap(fixtures_dir) -> None:
+    documents = json.loads((fixtures_dir / "demo_store" / "policy_documents.json").read_text())["documents"]
+    text = max((d["rule_text"] for d in documents), key=len)
+    chunks = chunk_text(text, max_chars=500, overlap=100)
+    assert len(chunks) >= 4
+    assert all(len(c) <= 500 for c in chunks)
+    for previous, current in zip(chunks, chunks[1:], strict=False):
+        # each chunk starts with words from the end of the one before
+        assert current.split()[0] in previous.split()[-25:]
+    # nothing lost: every sentence of the text is in some chunk
+    for sentence in text.split(". "):
+        assert any(sentence.strip(". ")[:60] in c for c in chunks)
+
+
+def test_a_sentence_longer_than_a_chunk_is_cut_at_words() -> None:
+    chunks = chunk_text("palavra " * 400, max_chars=200, overlap=40)
+    assert all(len(c) <= 200 for c in chunks)
+    assert all(set(c.split()) == {"palavra"} for c in chunks)
+
+
+def test_point_ids_are_deterministic_and_scoped() -> None:
+    a = point_id("t1", "products", "42", 0)
+    assert a == point_id("t1", "products", "42", 0)
+    assert len({a, point_id("t2", "products", "42", 0), point_id("t1", "business_rules", "42", 0),
+                point_id("t1", "products", "43", 0), point_id("t1", "products", "42", 1)}) == 5
+
+
+def test_text_hash_changes_with_text_model_and_chunking() -> None:
+    base = text_hash("abc", "m", (800, 120))
+    assert base == text_hash("abc", "m", (800, 120))
+    assert len({base, text_hash("abd", "m", (800, 120)), text_hash("abc", "n", (800, 120)),
+                text_hash("abc", "m", (700, 120))}) == 4
+    assert metadata_hash({"a": 1, "b": 2}) == metadata_hash({"b": 2, "a": 1})
