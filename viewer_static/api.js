@@ -99,7 +99,7 @@ export const api = {
   putMappings: (mappings) => request("PUT", "/mapping", { body: { mappings } }),
   deleteMapping: (account, inbox) =>
     request("DELETE", `/mapping/${enc(account)}/${inbox === null || inbox === undefined ? "null" : enc(inbox)}`),
-  collections: () => request("GET", "/collections"),
+  collections: (tenant) => request("GET", "/collections" + (tenant ? `?tenant_id=${enc(tenant)}` : "")),
   jobs: (tenant) => request("GET", `/vectorize/jobs?tenant_id=${enc(tenant)}`),
   job: (id) => request("GET", `/vectorize/jobs/${enc(id)}`),
   search: (tenant, collection, query, limit) =>

@@ -25,11 +25,11 @@ const FORM = [
   { key: "assistant", fields: [
     { path: "assistant.name", kind: "text" },
     { path: "assistant.greeting", kind: "textarea" },
-    { path: "assistant.style", kind: "select", options: ["friendly", "formal", "neutral", "technical"] },
-    { path: "assistant.emoji_usage", kind: "select", options: ["none", "low", "moderate", "high"] },
+    { path: "assistant.style", kind: "select", options: ["friendly", "formal", "neutral", "technical"], default: "friendly" },
+    { path: "assistant.emoji_usage", kind: "select", options: ["none", "low", "moderate", "high"], default: "moderate" },
   ] },
   { key: null, legend: "sec.general", fields: [
-    { path: "enabled", kind: "checkbox" },
+    { path: "enabled", kind: "checkbox", default: true },
     { path: "enabled_collections", kind: "list" },
   ] },
   { key: "chatwoot", optional: true, fields: [
@@ -45,8 +45,8 @@ const FORM = [
     { path: "odoo.url", kind: "text", inputmode: "url" },
     { path: "odoo.db", kind: "text" },
     { path: "odoo.username", kind: "text" },
-    { path: "odoo.protocol", kind: "select", options: ["xmlrpc", "json2"], raw: true },
-    { path: "odoo.allow_write", kind: "checkbox" },
+    { path: "odoo.protocol", kind: "select", options: ["xmlrpc", "json2"], raw: true, default: "xmlrpc" },
+    { path: "odoo.allow_write", kind: "checkbox", default: false },
     { path: "odoo.timeout_s", kind: "number", step: "1" },
   ] },
   { key: "handoff", fields: [
@@ -482,7 +482,7 @@ function mappingForm(after, fixed) {
   } },
   h("div", { class: "grid" },
     field(t("mappings.col.account"), account, { path: "chatwoot_account_id" }),
-    field(t("mappings.col.inbox"), inbox, { path: "chatwoot_inbox_id", hint: t("common.all_inboxes") + ": ∅" }),
+    field(t("mappings.col.inbox"), inbox, { path: "chatwoot_inbox_id", hint: t("mappings.inbox.hint") }),
     field(t("mappings.col.tenant"), tenant, { path: "tenant_id" }),
     field(t("mappings.col.domain"), domain, { path: "domain" }),
     field(t("mappings.col.channel"), channel, { path: "channel" })),
@@ -705,7 +705,7 @@ function buildInput(spec, value) {
   const id = `cfg-${spec.path.replace(/\./g, "-")}`;
   const label = labelFor(spec.path);
   if (spec.kind === "checkbox") {
-    const input = h("input", { type: "checkbox", id, checked: value === undefined ? spec.path === "enabled" : value,
+    const input = h("input", { type: "checkbox", id, checked: value === undefined ? Boolean(spec.default) : value,
       dataset: { kind: spec.kind, bind: spec.path } });
     return h("div", { class: "field check", dataset: { path: spec.path } },
       input, h("label", { for: id }, label),
@@ -733,7 +733,7 @@ function buildInput(spec, value) {
     const options = [...spec.options];
     if (value !== undefined && value !== null && !options.includes(value)) options.push(String(value));
     control = h("select", common, options.map((o) =>
-      h("option", { value: o, selected: o === (value ?? spec.options[0]) }, spec.raw ? o : t(`opt.${o}`))));
+      h("option", { value: o, selected: o === (value ?? spec.default ?? spec.options[0]) }, spec.raw ? o : t(`opt.${o}`))));
   } else if (spec.kind === "number") {
     control = h("input", { ...common, type: "number", step: spec.step, inputmode: "decimal",
       value: value === undefined || value === null ? "" : String(value) });
@@ -775,15 +775,23 @@ function isEmpty(el, value) {
   return value === undefined || value === null || value === "";
 }
 
-// The document the form shows: the loaded document with the form's fields written over it.
+const isBlank = (v) => v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0);
+
+// The document the form shows: the loaded document with the form's fields written over it. A field the document
+// did not have is written only when the user gave it a value (not a blank, not the default the API applies anyway).
 function formToDoc(host, base) {
   const doc = clone(base) || {};
   for (const section of FORM) {
-    const inputs = section.fields.map((spec) => host.querySelector(`[data-bind="${spec.path}"]`)).filter(Boolean);
+    const specs = section.fields.filter((spec) => host.querySelector(`[data-bind="${spec.path}"]`));
+    const inputs = specs.map((spec) => host.querySelector(`[data-bind="${spec.path}"]`));
     const values = inputs.map((el) => readInput(el));
     const had = section.key ? doc[section.key] !== undefined && doc[section.key] !== null : true;
     if (section.optional && !had && inputs.every((el, i) => isEmpty(el, values[i]))) continue;
-    inputs.forEach((el, i) => setPath(doc, el.dataset.bind, values[i]));
+    specs.forEach((spec, i) => {
+      const value = values[i];
+      if (getPath(base, spec.path) === undefined && (isBlank(value) || value === spec.default)) return;
+      setPath(doc, spec.path, value);
+    });
   }
   return doc;
 }
@@ -1100,7 +1108,7 @@ function renderVectorize(body, fixedTenant) {
             job.collection || t("common.none"),
             h("span", { class: `badge status-${job.status}` }, t(`vec.status.${job.status}`) === `vec.status.${job.status}`
               ? String(job.status) : t(`vec.status.${job.status}`)),
-            String(job.processed ?? 0),
+            job.total ? `${job.processed ?? 0} / ${job.total}` : String(job.processed ?? 0),
             errors.length ? h("details", {}, h("summary", {}, String(job.failed ?? errors.length)),
               h("ul", { class: "plain small" }, errors.slice(0, 20).map((e) => h("li", {}, typeof e === "string" ? e : JSON.stringify(e)))))
               : String(job.failed ?? 0),
@@ -1112,7 +1120,7 @@ function renderVectorize(body, fixedTenant) {
     }
   };
 
-  api.collections().then((data) => {
+  api.collections(fixedTenant).then((data) => {
     const collections = normalizeCollections(data);
     fill(collectionsHost, table(t("vec.collections"), [t("vec.col.name"), t("vec.col.points")],
       collections.map((c) => [h("code", {}, c.name), pointsOf(c)]), { empty: t("vec.collections.empty") }));
