@@ -13,8 +13,10 @@ Never part of a deployed function.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 import xmlrpc.client
 from collections import Counter
@@ -335,6 +337,7 @@ class OdooDouble:
         self.records = _load_store(version, with_stock)
         self._lock = threading.RLock()
         self._release = threading.Event()
+        self._sockets: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -357,6 +360,12 @@ class OdooDouble:
                 super().setup()
                 with double._lock:
                     double.connections += 1
+                    double._sockets.add(self.connection)
+
+            def finish(self) -> None:
+                with double._lock:
+                    double._sockets.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -400,6 +409,11 @@ class OdooDouble:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            open_sockets, self._sockets = list(self._sockets), set()
+        for sock in open_sockets:  # a stopped Odoo also drops its keep-alive connections
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> OdooDouble:
         return self.start()
