@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from chatwoot_ai.vector import sparse
@@ -52,7 +53,7 @@ def test_long_policy_is_chunked_within_the_limit_with_overlap(fixtures_dir) -> N
     chunks = chunk_text(text, max_chars=500, overlap=100)
     assert len(chunks) >= 4
     assert all(len(c) <= 500 for c in chunks)
-    for previous, current in zip(chunks, chunks[1:], strict=False):
+    for previous, current in itertools.pairwise(chunks):
         # each chunk starts with words from the end of the one before
         assert current.split()[0] in previous.split()[-25:]
     # nothing lost: every sentence of the text is in some chunk

@@ -36,8 +36,9 @@ class _Pending:
 
 
 def index_message(message: VectorizeMessage, store: VectorStore, embedder: Embedder,
-                  job_id: str | None = None) -> PartResult:
-    """Deletes, then embeds and upserts what changed. Idempotent: running it twice changes nothing the second time."""
+                  job_id: str | None = None, chunking: tuple[int, int] | None = None) -> PartResult:
+    """Deletes, then embeds and upserts what changed. Idempotent: running it twice changes nothing the second time.
+    `chunking` is (max_chars, overlap); the settings' by default."""
     settings = get_settings()
     tenant, collection = message.tenant_id, message.collection
     result = PartResult()
@@ -52,7 +53,7 @@ def index_message(message: VectorizeMessage, store: VectorStore, embedder: Embed
         return result
 
     store.ensure_collection(collection, embedder.dim)
-    chunking = (settings.chunk_max_chars, settings.chunk_overlap_chars)
+    chunking = chunking or (settings.chunk_max_chars, settings.chunk_overlap_chars)
     first_ids = {r.id: point_id(tenant, collection, r.id, 0) for r in live}
     previous = store.chunk_zero(collection, list(first_ids.values()))
     pending: list[_Pending] = []

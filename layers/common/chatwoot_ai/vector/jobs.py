@@ -108,14 +108,14 @@ class JobsDal:
 
     def set_status(self, job_id: str, status: str, only_from: tuple[str, ...] = ()) -> None:
         kwargs: dict[str, Any] = {}
-        names = {"#s": "status"}
+        names = {"#s": "status", "#upd": "updated_at"}
         values: dict[str, Any] = {":s": status, ":u": now_iso()}
         if only_from:
             kwargs["ConditionExpression"] = "#s IN (" + ", ".join(f":f{i}" for i in range(len(only_from))) + ")"
             values.update({f":f{i}": s for i, s in enumerate(only_from)})
         try:
             self.table.update_item(Key={"pk": f"JOB#{job_id}", "sk": "STATUS"},
-                                   UpdateExpression="SET #s = :s, updated_at = :u",
+                                   UpdateExpression="SET #s = :s, #upd = :u",
                                    ExpressionAttributeNames=names, ExpressionAttributeValues=values, **kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -124,20 +124,24 @@ class JobsDal:
     def set_plan(self, job_id: str, total: int, parts: int) -> None:
         """Pull mode learns the size of the job after it started."""
         self.table.update_item(Key={"pk": f"JOB#{job_id}", "sk": "STATUS"},
-                               UpdateExpression="SET #t = :t, parts = :p, updated_at = :u",
-                               ExpressionAttributeNames={"#t": "total"},
+                               UpdateExpression="SET #t = :t, #p = :p, #upd = :u",
+                               ExpressionAttributeNames={"#t": "total", "#p": "parts", "#upd": "updated_at"},
                                ExpressionAttributeValues={":t": total, ":p": parts, ":u": now_iso()})
 
     def finish_part(self, job_id: str, part: int, *, ok: bool, error: str | None = None,
                     **counters: int) -> dict[str, Any] | None:
         """Adds a part's counters once; sets the final status when it was the last part. None if already counted."""
+        # Counter names are DynamoDB reserved words: every attribute goes through a placeholder.
+        names = {f"#{name}": name for name in _COUNTERS if counters.get(name)}
+        names.update({"#done": "done_parts", "#bad": "failed_parts", "#upd": "updated_at"})
         values: dict[str, Any] = {":part": str(part), ":partset": {str(part)}, ":u": now_iso()}
-        adds = [f"{name} :{name}" for name in _COUNTERS if counters.get(name)]
         values.update({f":{name}": counters[name] for name in _COUNTERS if counters.get(name)})
-        adds.append(("done_parts" if ok else "failed_parts") + " :partset")
-        update = "SET updated_at = :u"
+        adds = [f"#{name} :{name}" for name in _COUNTERS if counters.get(name)]
+        adds.append(("#done" if ok else "#bad") + " :partset")
+        update = "SET #upd = :u"
         if error:
-            update += ", errors = list_append(if_not_exists(errors, :empty), :err)"
+            names["#err"] = "errors"
+            update += ", #err = list_append(if_not_exists(#err, :empty), :err)"
             values[":empty"] = []
             values[":err"] = [{"part": part, "message": error[:500]}]
         update += " ADD " + ", ".join(adds)
@@ -145,8 +149,8 @@ class JobsDal:
             new = self.table.update_item(
                 Key={"pk": f"JOB#{job_id}", "sk": "STATUS"},
                 UpdateExpression=update,
-                ConditionExpression="attribute_exists(pk) AND NOT contains(done_parts, :part) "
-                                    "AND NOT contains(failed_parts, :part)",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(#done, :part) AND NOT contains(#bad, :part)",
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )["Attributes"]
@@ -162,6 +166,6 @@ class JobsDal:
             new["status"] = final
         if len(new.get("errors", [])) > MAX_ERRORS:
             self.table.update_item(Key={"pk": f"JOB#{job_id}", "sk": "STATUS"},
-                                   UpdateExpression="SET errors = :e",
+                                   UpdateExpression="SET #err = :e", ExpressionAttributeNames={"#err": "errors"},
                                    ExpressionAttributeValues={":e": list(new["errors"])[:MAX_ERRORS]})
         return dict(new)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatwoot_ai.models import check_identifier
 from chatwoot_ai.vector import sparse
 from chatwoot_ai.vector.models import SearchHit, SearchMode, check_collection
+
+if TYPE_CHECKING:
+    from chatwoot_ai.vector.embeddings import Embedder
+    from chatwoot_ai.vector.store import VectorStore
 
 
 def search(
@@ -17,10 +21,13 @@ def search(
     *,
     mode: SearchMode = "hybrid",
     metadata_filter: dict[str, Any] | None = None,
+    store: VectorStore | None = None,
+    embedder: Embedder | None = None,
 ) -> list[SearchHit]:
     """The best `limit` records of `tenant_id` in `collection` for `query`, best first, one hit per record.
 
-    A collection that does not exist yet (nothing vectorized) gives no hits rather than an error.
+    A collection that does not exist yet (nothing vectorized) gives no hits rather than an error. `store` and
+    `embedder` default to the process-wide ones (tests and benchmarks pass their own).
     """
     from chatwoot_ai.vector.embeddings import get_embedder
     from chatwoot_ai.vector.store import get_store
@@ -29,10 +36,10 @@ def search(
     check_collection(collection)
     if not query.strip() or limit < 1:
         return []
-    store = get_store()
+    store = store or get_store()
     if not store.exists(collection):
         return []
-    dense = get_embedder().embed_query(query) if mode in ("hybrid", "dense") else None
+    dense = (embedder or get_embedder()).embed_query(query) if mode in ("hybrid", "dense") else None
     keywords = sparse.query_vector(query) if mode in ("hybrid", "sparse") else None
     # Several chunks of one long record may match: ask for more, keep each record's best chunk.
     found = store.query(collection, tenant_id, dense=dense, sparse=keywords, limit=limit * 3,

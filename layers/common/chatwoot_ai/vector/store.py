@@ -8,6 +8,7 @@ so calls on it are serialised. Collections hold a named dense vector and a named
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import tempfile
@@ -295,6 +296,8 @@ def get_store() -> VectorStore:
                 os.makedirs(key[1], exist_ok=True)
                 client = QdrantClient(path=key[1])
                 local = True
+            if not _stores:
+                atexit.register(reset_store)  # embedded clients flush and unlock before the interpreter goes
             _stores[key] = VectorStore(client, settings.qdrant_collection_prefix, local=local)
         return _stores[key]
 
