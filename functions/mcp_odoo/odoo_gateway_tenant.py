@@ -12,6 +12,9 @@ from chatwoot_ai.models import OdooSettings, check_identifier
 from chatwoot_ai.odoo import OdooClient, OdooOperations, OdooTarget
 from chatwoot_ai.settings import get_settings
 
+# API Gateway gives up on an integration after 30 s: answer our own 504 before that, whatever the tenant asked for.
+MAX_ODOO_TIMEOUT_S = 25.0
+
 
 @dataclass(frozen=True)
 class TenantOdoo:
@@ -81,5 +84,5 @@ def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
                        "odoo_api_key")
     odoo = config.odoo
     target = OdooTarget(url=odoo.url, db=odoo.db, username=odoo.username, api_key=api_key.get_secret_value(),
-                        protocol=odoo.protocol, timeout_s=odoo.timeout_s)
+                        protocol=odoo.protocol, timeout_s=min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
     return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)

@@ -87,7 +87,7 @@ def _translate(exc: BaseException, url: str, timeout_s: float) -> McpGatewayErro
             status = leaf.response.status_code
             try:
                 detail = leaf.response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
+            except Exception:  # a streamed response may be unread; the status says enough
                 detail = leaf.response.reason_phrase
             if status in (400, 401, 403, 404, 409):
                 return GatewayAuthError(f"the gateway refused the call ({status}): {detail}", status)
