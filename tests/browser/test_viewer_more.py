@@ -118,3 +118,42 @@ def test_portuguese_labels_on_a_phone_and_the_language_toggle(
     page.get_by_role("link", name="Tenants", exact=True).click()
     expect(page.get_by_role("heading", name="Tenants", exact=True)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+PRODUCTS = [
+    {"id": 1, "text": "Gel de Limpeza Facial Pele Oleosa com chá verde e ácido salicílico. Preço: R$ 59,90.",
+     "metadata": {"sku": "GEL-LIMP-001", "price": 59.9}},
+    {"id": 10, "text": "Protetor Solar Facial FPS 50 com proteção UVA/UVB para uso diário. Preço: R$ 89,90.",
+     "metadata": {"sku": "PROT-50-001", "price": 89.9}},
+    {"id": 3, "text": "Sabonete Facial em Barra Pele Seca com manteiga de karité. Preço: R$ 39,90.",
+     "metadata": {"sku": "SAB-LIMP-003", "price": 39.9}},
+]
+
+
+@pytest.mark.slow
+def test_recent_jobs_and_retrieval_as_the_bot_would(
+        page: Any, viewer_url: str, admin_key: str, api: httpx.Client, tenant_id: str) -> None:
+    put_config(api, tenant_id, DEMO_CONFIG)
+    response = api.post("/vectorize", json={"tenant_id": tenant_id, "collection": "products", "records": PRODUCTS})
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+
+    sign_in(page, viewer_url, admin_key, f"#/tenant/{tenant_id}/retail/vectorize")
+    jobs = page.locator("section", has=page.get_by_role("heading", name="Recent jobs"))
+    row = jobs.get_by_role("row").filter(has_text=job_id)
+    expect(row).to_be_visible()
+    # The job runs in the background; Refresh until the viewer shows it finished.
+    for _ in range(120):
+        if "done" in row.inner_text():
+            break
+        page.wait_for_timeout(500)
+        jobs.get_by_role("button", name="Refresh").click()
+    expect(row).to_contain_text("done")
+    expect(row).to_contain_text("3 / 3")
+
+    page.get_by_label("Collection").select_option("products")
+    page.get_by_label("Question").fill("vocês têm protetor solar?")
+    page.get_by_role("button", name="Search").click()
+    first = page.locator("ol.results > li").first
+    expect(first).to_contain_text("FPS 50", timeout=60_000)
+    expect(first).to_contain_text("PROT-50-001")
