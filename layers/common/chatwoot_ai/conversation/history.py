@@ -1,0 +1,100 @@
+"""Conversation history and state in the HistoryTable (a bot token cannot list Chatwoot messages, so we keep them).
+
+One partition per conversation: `pk = conv#{tenant_id}#{account_id}#{conversation_id}`;
+`sk = turn#{received_at_ms}#{message_id}` for turns (time order), `sk = state` for the conversation's state
+(human takeover, the last turn answered). Items expire through the `expires_at` TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from chatwoot_ai.conversation.jobs import turn_key
+
+STATE_SK = "state"
+_TURN_HI = "turn#~"  # sorts after every turn key
+
+
+def conversation_pk(tenant_id: str, account_id: int, conversation_id: int) -> str:
+    return f"conv#{tenant_id}#{account_id}#{conversation_id}"
+
+
+@dataclass(frozen=True)
+class Turn:
+    sk: str
+    role: str  # "customer" | "assistant"
+    content: str
+    message_id: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    human_takeover: bool = False
+    answered_through: str = ""  # sk of the last customer turn an answer covered
+    takeover_reason: str = ""
+
+
+class HistoryStore:
+    """Data access for one table; `table` is a boto3 DynamoDB Table resource."""
+
+    def __init__(self, table: Any, ttl_days: int = 30) -> None:
+        self.table = table
+        self.ttl_s = ttl_days * 86400
+
+    def _expires(self) -> int:
+        return int(time.time()) + self.ttl_s
+
+    def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> Turn:
+        sk = turn_key(at_ms, message_id)
+        self.table.put_item(Item={"pk": pk, "sk": sk, "role": role, "content": content,
+                                  "message_id": str(message_id), "at_ms": at_ms, "expires_at": self._expires()})
+        return Turn(sk, role, content, str(message_id), at_ms)
+
+    def turns(self, pk: str, limit: int = 20, after: str | None = None) -> list[Turn]:
+        """The last `limit` turns (oldest first), or every turn after the sort key `after`."""
+        if after:
+            condition = Key("pk").eq(pk) & Key("sk").between(after + "\x00", _TURN_HI)
+            items = self._query(condition, forward=True, limit=200)
+        else:
+            condition = Key("pk").eq(pk) & Key("sk").between("turn#", _TURN_HI)
+            items = list(reversed(self._query(condition, forward=False, limit=limit)))
+        return [Turn(i["sk"], str(i.get("role", "")), str(i.get("content", "")), str(i.get("message_id", "")),
+                     int(i.get("at_ms", 0))) for i in items]
+
+    def _query(self, condition: Any, forward: bool, limit: int) -> list[dict[str, Any]]:
+        response = self.table.query(KeyConditionExpression=condition, ScanIndexForward=forward, Limit=limit,
+                                    ConsistentRead=True)
+        return list(response.get("Items", []))
+
+    def state(self, pk: str) -> ConversationState:
+        item = self.table.get_item(Key={"pk": pk, "sk": STATE_SK}, ConsistentRead=True).get("Item") or {}
+        return ConversationState(bool(item.get("human_takeover", False)), str(item.get("answered_through", "")),
+                                 str(item.get("takeover_reason", "")))
+
+    def set_takeover(self, pk: str, taken: bool, reason: str = "") -> None:
+        self.table.update_item(
+            Key={"pk": pk, "sk": STATE_SK},
+            UpdateExpression="SET human_takeover = :t, takeover_reason = :r, updated_at = :u, expires_at = :e",
+            ExpressionAttributeValues={":t": taken, ":r": reason, ":u": int(time.time()), ":e": self._expires()},
+        )
+
+    def mark_answered(self, pk: str, through_sk: str) -> bool:
+        """Moves the answered watermark forward (never back). False when it was already at or past `through_sk`."""
+        try:
+            self.table.update_item(
+                Key={"pk": pk, "sk": STATE_SK},
+                UpdateExpression="SET answered_through = :s, updated_at = :u, expires_at = :e",
+                ConditionExpression="attribute_not_exists(answered_through) OR answered_through < :s",
+                ExpressionAttributeValues={":s": through_sk, ":u": int(time.time()), ":e": self._expires()},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise

@@ -1,0 +1,102 @@
+"""The MCP agent's tools: the Odoo gateway's MCP tools (`/mcp`) as crewai tools, bound to one tenant.
+
+The tenant goes in the `X-Tenant-Id` header from the mapping; it is not an argument the LLM can fill. Write tools
+(create_customer, create_quotation) are left out: the crew only reads.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from chatwoot_ai.observability import logger
+
+READ_TOOLS = {"search_products", "get_product", "check_stock", "find_customer", "get_order_status"}
+_TOOLS_TTL_S = 300.0
+_JSON_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool,
+                                "array": list, "object": dict}
+
+_lock = threading.Lock()
+_schemas: dict[tuple[str, str, str], tuple[float, list[dict[str, Any]]]] = {}
+
+
+def _args_model(tool_name: str, schema: dict[str, Any]) -> type[BaseModel]:
+    properties = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    fields: dict[str, Any] = {}
+    for name, prop in properties.items():
+        if name in ("tenant_id", "domain"):  # never let the model choose whose data it reads
+            continue
+        kind: Any = _JSON_TYPES.get(str(prop.get("type")), str)
+        description = str(prop.get("description") or "")
+        if name in required:
+            fields[name] = (kind, Field(description=description))
+        else:
+            fields[name] = (kind | None, Field(default=prop.get("default"), description=description))
+    model: type[BaseModel] = create_model(f"{tool_name.title().replace('_', '')}Args", **fields)
+    return model
+
+
+class McpToolsFactory:
+    """`factory(tenant_id, domain) -> list[crewai BaseTool]`; tool lists are cached per tenant for 5 minutes."""
+
+    def __init__(self, base_url: str, api_key: str, timeout_s: float = 8.0) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+
+    def available(self) -> bool:
+        return bool(self.base_url and self.api_key)
+
+    def _list(self, tenant_id: str, domain: str) -> list[dict[str, Any]]:
+        from chatwoot_ai.odoo.mcp_tools import list_tools
+
+        key = (self.base_url, tenant_id, domain)
+        cached = _schemas.get(key)
+        if cached and time.monotonic() - cached[0] < _TOOLS_TTL_S:
+            return cached[1]
+        tools = [t for t in list_tools(self.base_url, self.api_key, tenant_id, domain=domain,
+                                       timeout_s=self.timeout_s) if t["name"] in READ_TOOLS]
+        with _lock:
+            _schemas[key] = (time.monotonic(), tools)
+        return tools
+
+    def __call__(self, tenant_id: str, domain: str) -> list[Any]:
+        from crewai.tools import BaseTool
+
+        from chatwoot_ai.odoo.mcp_tools import McpGatewayError, call_tool
+
+        try:
+            specs = self._list(tenant_id, domain)
+        except McpGatewayError as exc:
+            logger.warning("Odoo gateway unavailable; no MCP tools this turn",
+                           extra={"tenant_id": tenant_id, "error": str(exc)})
+            return []
+        factory = self
+        tools: list[Any] = []
+        for spec in specs:
+            tool_name = spec["name"]
+
+            def run(_self: Any, _tool: str = tool_name, **kwargs: Any) -> str:
+                arguments = {k: v for k, v in kwargs.items() if v is not None}
+                try:
+                    result = call_tool(factory.base_url, factory.api_key, tenant_id, _tool, arguments,
+                                       timeout_s=factory.timeout_s, domain=domain)
+                except McpGatewayError as exc:
+                    # The agent reads this; it never reaches the customer (the response agent only states facts).
+                    return json.dumps({"error": getattr(exc, "code", "mcp_error")})
+                return json.dumps(result, ensure_ascii=False, default=str)[:4000]
+
+            tool_cls = type(f"Odoo_{tool_name}", (BaseTool,), {
+                "__annotations__": {"name": str, "description": str, "args_schema": type[BaseModel]},
+                "name": tool_name,
+                "description": (spec.get("description") or tool_name)[:500],
+                "args_schema": _args_model(tool_name, spec.get("input_schema") or {}),
+                "_run": run,
+            })
+            tools.append(tool_cls())
+        return tools

@@ -1,0 +1,150 @@
+"""One queued customer message through the pipeline: state checks, debounce, Hub, crew, reply or handoff.
+
+Returns an outcome string for logs and tests; raises only for what a retry can fix (AWS or Chatwoot unavailable), so
+the SQS redrive policy retries it and parks it in the DLQ after three tries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger, send_once
+from chatwoot_ai.conversation.crew import CrewResult, Turn
+from chatwoot_ai.conversation.debounce import wait_for_quiet
+from chatwoot_ai.conversation.handoff import HandoffDecision, note_text, requested_by_keywords
+from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
+from chatwoot_ai.conversation.hub import Hub
+from chatwoot_ai.conversation.jobs import ConversationJob
+from chatwoot_ai.conversation.prompts import apply_format
+from chatwoot_ai.models import Credentials, TenantConfig
+from chatwoot_ai.observability import logger
+
+
+class ConfigSource(Protocol):
+    def config(self, tenant_id: str, domain: str = "default") -> Any: ...
+    def credentials(self, tenant_id: str, domain: str = "default") -> Any: ...
+
+
+@dataclass
+class PipelineSettings:
+    debounce_s: float = 2.0
+    debounce_max_s: float = 12.0
+    history_turns: int = 12
+
+
+ChatwootFactory = Callable[[str, str], ChatwootClient]
+
+
+class ConversationPipeline:
+    def __init__(self, configs: ConfigSource, history: HistoryStore, ledger: ReplyLedger, hub: Hub,
+                 chatwoot_factory: ChatwootFactory, settings: PipelineSettings | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.configs = configs
+        self.history = history
+        self.ledger = ledger
+        self.hub = hub
+        self.chatwoot_factory = chatwoot_factory
+        self.settings = settings or PipelineSettings()
+        self.sleep = sleep
+
+    def process(self, job: ConversationJob) -> str:
+        log = {"tenant_id": job.tenant_id, "conversation_id": job.conversation_id, "message_id": job.message_id}
+        pk = conversation_pk(job.tenant_id, job.account_id, job.conversation_id)
+        config: TenantConfig | None = self.configs.config(job.tenant_id, job.domain)
+        if config is None or not config.enabled:
+            logger.info("tenant not configured or disabled; not answering", extra=log)
+            return "skipped:disabled"
+        state = self.history.state(pk)
+        if state.answered_through and state.answered_through >= job.turn_key:
+            return "skipped:answered"
+        if state.human_takeover:
+            if job.conversation_status != "pending":
+                logger.info("a human has the conversation; not answering", extra=log)
+                # The human answers these; the bot must not pick them up when the conversation comes back to it.
+                self.history.mark_answered(pk, job.turn_key)
+                return "skipped:human"
+            self.history.set_takeover(pk, False, "conversation pending again")
+        turns = wait_for_quiet(self.history, pk, state.answered_through, quiet_s=self.settings.debounce_s,
+                               max_wait_s=self.settings.debounce_max_s, sleep=self.sleep)
+        if not turns:
+            return "skipped:answered"
+        last = turns[-1]
+        messages = [t.content for t in turns]
+        credentials: Credentials | None = self.configs.credentials(job.tenant_id, job.domain)
+        client = self._client(config, credentials)
+        if client is None:
+            logger.error("no Chatwoot base_url or api token for the tenant; cannot reply", extra=log)
+            return "failed:no_chatwoot"
+        try:
+            decision = requested_by_keywords(messages, config.handoff.keywords)
+            if decision is None:
+                result = self._run_crew(job, config, credentials, pk, turns)
+                if result.handoff:
+                    decision = HandoffDecision(result.handoff, result.handoff_detail)
+                elif result.answer:
+                    plan_profile = self.hub.crew_for(config, job.channel).profile
+                    answer = apply_format(result.answer, plan_profile, config.assistant.emoji_usage)
+                    self._reply(client, job, pk, last.message_id, answer)
+                    self.history.add_turn(pk, "assistant", answer, f"r{last.message_id}", _now_ms())
+                    self.history.mark_answered(pk, last.sk)
+                    logger.info("answered", extra={**log, "turns": len(turns), "llm": result.used_llm,
+                                                   "crew_s": round(result.elapsed_s, 3)})
+                    return f"answered:{len(turns)}"
+                else:
+                    decision = HandoffDecision("no_answer")
+            self._handoff(client, job, config, pk, last.message_id, decision, messages)
+            self.history.mark_answered(pk, last.sk)
+            logger.info("handed off", extra={**log, "reason": decision.reason})
+            return f"handoff:{decision.reason}"
+        except ChatwootError as exc:
+            if exc.maybe_delivered or (exc.status is not None and exc.status < 500 and exc.status != 429):
+                # Retrying cannot help (refused) or could duplicate (maybe delivered): stop here, loudly.
+                logger.error("Chatwoot refused or may have stored the reply; not retrying",
+                             extra={**log, "status": exc.status})
+                self.history.mark_answered(pk, last.sk)
+                return "failed:chatwoot"
+            raise
+        finally:
+            client.close()
+
+    def _run_crew(self, job: ConversationJob, config: TenantConfig, credentials: Credentials | None, pk: str,
+                  turns: list[Any]) -> CrewResult:
+        plan = self.hub.crew_for(config, job.channel)
+        earlier = self.history.turns(pk, limit=self.settings.history_turns + len(turns))
+        first_new = turns[0].sk
+        history = [(t.role, t.content) for t in earlier if t.sk < first_new]
+        turn = Turn(messages=[t.content for t in turns], history=history[-self.settings.history_turns:],
+                    customer_name=job.sender_name)
+        api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
+        return self.hub.factory.run(plan, config, job.tenant_id, job.domain, turn, api_key)
+
+    def _client(self, config: TenantConfig, credentials: Credentials | None) -> ChatwootClient | None:
+        token = credentials.chatwoot_api_access_token if credentials else None
+        if config.chatwoot is None or token is None or not token.get_secret_value():
+            return None
+        return self.chatwoot_factory(config.chatwoot.base_url, token.get_secret_value())
+
+    def _reply(self, client: ChatwootClient, job: ConversationJob, pk: str, source_id: str, text: str) -> None:
+        send_once(self.ledger, pk, source_id, "reply",
+                  lambda: client.send_message(job.account_id, job.conversation_id, text))
+
+    def _handoff(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
+                 source_id: str, decision: HandoffDecision, messages: list[str]) -> None:
+        """The customer hears the tenant's handoff message; agents read why in a private note; the conversation
+        opens for humans, and the bot stays out of it until it is pending again."""
+        self.history.set_takeover(pk, True, f"handoff: {decision.reason}")
+        if config.handoff.message:
+            send_once(self.ledger, pk, source_id, "handoff_message",
+                      lambda: client.send_message(job.account_id, job.conversation_id, config.handoff.message))
+            self.history.add_turn(pk, "assistant", config.handoff.message, f"h{source_id}", _now_ms())
+        send_once(self.ledger, pk, source_id, "handoff_note",
+                  lambda: client.private_note(job.account_id, job.conversation_id, note_text(decision, messages)))
+        send_once(self.ledger, pk, source_id, "toggle_open",
+                  lambda: client.toggle_status(job.account_id, job.conversation_id, "open"))
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

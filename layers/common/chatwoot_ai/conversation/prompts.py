@@ -1,0 +1,104 @@
+"""agents.yaml / tasks.yaml / channels.yaml: loading, per-tenant placeholders and per-channel formatting rules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z_]+)\}")
+
+STYLES = {
+    "friendly": "friendly and warm, close to the customer, but professional",
+    "formal": "formal and polite",
+    "neutral": "neutral and objective",
+    "technical": "precise and technical",
+}
+EMOJI_RULES = {
+    "none": "Never use emoji.",
+    "low": "Use at most one emoji, and only when it fits.",
+    "moderate": "You may use an emoji or two when it fits.",
+    "high": "Use emoji freely to sound warm.",
+}
+
+
+@lru_cache(maxsize=4)
+def load_yaml(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} must be a mapping")
+    return data
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """Replaces only the `{name}` placeholders it knows; `{{`/`}}` become braces; customer text is never parsed."""
+
+    def repl(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        key = match.group(1)
+        return str(values[key]) if key in values else token
+
+    return _PLACEHOLDER.sub(repl, template)
+
+
+def channel_profile(channel: str, overrides: dict[str, dict[str, object]] | None = None) -> dict[str, Any]:
+    """channels.yaml's rules for `channel` (api when unknown), with the tenant's overrides on top."""
+    channels = load_yaml("channels.yaml")
+    profile = dict(channels.get(channel) or channels["api"])
+    profile.update((overrides or {}).get(channel) or {})
+    profile["name"] = channel
+    return profile
+
+
+def format_rules(profile: dict[str, Any], emoji_usage: str) -> str:
+    markdown = {"none": "No Markdown or other formatting.", "whatsapp": "WhatsApp formatting only (*bold*).",
+                "markdown": "Simple Markdown is fine."}.get(str(profile.get("markdown")), "")
+    emoji = EMOJI_RULES.get(emoji_usage, "") if profile.get("emoji", True) else "Never use emoji."
+    return " ".join(p for p in [str(profile.get("rules", "")).strip(), markdown, emoji,
+                                f"At most {profile.get('max_length', 1000)} characters."] if p)
+
+
+_EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff\ufe0f\u200d]")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)]+)\)")
+
+
+def apply_format(text: str, profile: dict[str, Any], emoji_usage: str) -> str:
+    """Enforces what a model may forget: no emoji where banned, the channel's markup, the length limit."""
+    out = text.strip()
+    if not profile.get("emoji", True) or emoji_usage == "none":
+        out = _EMOJI.sub("", out)
+    markdown = str(profile.get("markdown", "none"))
+    if markdown != "markdown":
+        out = _MD_HEADING.sub("", out)
+        out = _MD_LINK.sub(r"\1: \2", out)
+        out = out.replace("**", "*" if markdown == "whatsapp" else "").replace("__", "")
+        if markdown == "none":
+            out = re.sub(r"(?<!\w)\*(\S[^*\n]*?)\*(?!\w)", r"\1", out)
+    out = re.sub(r"[ \t]+\n", "\n", out)
+    return truncate(out, int(str(profile.get("max_length", 1000))))
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind("\n"))
+    if end >= limit // 2:
+        return cut[: end + 1].rstrip()
+    return cut[: max(0, limit - 1)].rstrip() + "…"
+
+
+def normalize(text: str) -> str:
+    """Lower case without accents: "Atendênte" matches the keyword "atendente"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))

@@ -1,0 +1,96 @@
+"""Retrieval for the crew, always for the tenant resolved from the mapping, and the answer from retrieval alone
+(no LLM configured, or the LLM failed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chatwoot_ai.observability import logger
+
+SearchFn = Callable[..., list[Any]]
+RETRIEVAL_COLLECTIONS = ("business_rules", "support_documents", "products")
+# Below this fused score a hit is noise for an answer from retrieval alone (RRF scores of a top hit are ~0.03).
+MIN_SCORE = 0.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    collection: str
+    id: str
+    score: float
+    text: str
+    metadata: dict[str, Any]
+
+
+def _default_search(tenant_id: str, collection: str, query: str, limit: int = 5) -> list[Any]:
+    from chatwoot_ai.vector import search
+
+    return search(tenant_id, collection, query, limit)
+
+
+class Retriever:
+    """Searches one tenant's collections. The tenant is fixed at construction: nothing the LLM says can change it."""
+
+    def __init__(self, tenant_id: str, search: SearchFn | None = None, limit: int = 4) -> None:
+        self.tenant_id = tenant_id
+        self._search = search or _default_search
+        self.limit = limit
+
+    def search(self, collection: str, query: str) -> list[Hit]:
+        try:
+            found = self._search(self.tenant_id, collection, query, self.limit)
+        except Exception:
+            logger.exception("retrieval failed", extra={"tenant_id": self.tenant_id, "collection": collection})
+            return []
+        return [Hit(collection, str(h.id), float(h.score), str(h.text), dict(h.metadata or {})) for h in found]
+
+
+def context_text(hits: list[Hit], max_chars: int = 3000) -> str:
+    """Hits as numbered excerpts for a specialist's prompt."""
+    if not hits:
+        return "(nothing found)"
+    parts, used = [], 0
+    for index, hit in enumerate(hits, 1):
+        text = hit.text.strip().replace("\n\n", "\n")
+        if used + len(text) > max_chars:
+            text = text[: max(0, max_chars - used)]
+        parts.append(f"[{index}] {text}")
+        used += len(text)
+        if used >= max_chars:
+            break
+    return "\n".join(parts)
+
+
+INTROS = {
+    "pt": "Encontrei estas informações que podem ajudar:",
+    "es": "Encontré esta información que puede ayudar:",
+    "en": "Here is what I found that may help:",
+}
+OUTROS = {
+    "pt": "Se precisar de algo mais, é só falar!",
+    "es": "¡Si necesitas algo más, avísame!",
+    "en": "Let me know if you need anything else!",
+}
+
+
+def answer_from_hits(hits_by_collection: dict[str, list[Hit]], language: str, max_items: int = 2) -> str | None:
+    """A reply built from the best hits alone; None when nothing was found."""
+    ranked = sorted((h for hits in hits_by_collection.values() for h in hits if h.score >= MIN_SCORE),
+                    key=lambda h: h.score, reverse=True)
+    if not ranked:
+        return None
+    lang = (language or "pt").split("-")[0].lower()
+    lines = [INTROS.get(lang, INTROS["pt"])]
+    seen: set[str] = set()
+    for hit in ranked:
+        text = hit.text.strip()
+        if not text or text in seen:
+            continue
+        seen.add(text)
+        lines.append(f"• {text[:400]}")
+        if len(seen) >= max_items:
+            break
+    lines.append(OUTROS.get(lang, OUTROS["pt"]))
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""A stub of Chatwoot's REST API on 127.0.0.1: records every call; can fail the next N calls with 500 (or another
+status), or be slow. Answers like Chatwoot: messages get an id, toggle_status returns the new status."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int
+
+    @property
+    def kind(self) -> str:
+        if self.path.endswith("/toggle_status"):
+            return "toggle_status"
+        if self.path.endswith("/messages"):
+            return "note" if self.body.get("private") else "message"
+        return "other"
+
+    @property
+    def conversation_id(self) -> int | None:
+        parts = self.path.strip("/").split("/")
+        try:
+            return int(parts[parts.index("conversations") + 1])
+        except (ValueError, IndexError):
+            return None
+
+
+@dataclass
+class ChatwootStub:
+    fail_next: int = 0
+    fail_status: int = 500
+    latency_s: float = 0.0
+    calls: list[Call] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ids: Any = field(default_factory=lambda: itertools.count(700000))
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def successful(self, kind: str | None = None, conversation_id: int | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.status < 300 and (kind is None or c.kind == kind)
+                    and (conversation_id is None or c.conversation_id == conversation_id)]
+
+    def replies(self, conversation_id: int | None = None) -> list[str]:
+        """Public messages the customer saw, in order."""
+        return [str(c.body.get("content")) for c in self.successful("message", conversation_id)]
+
+    def wait_for(self, predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(interval)
+        return bool(predicate())
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.fail_next = 0
+            self.latency_s = 0.0
+
+    def start(self) -> ChatwootStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {"_raw": raw.decode("utf-8", "replace")}
+                if stub.latency_s:
+                    time.sleep(stub.latency_s)
+                with stub._lock:
+                    if stub.fail_next > 0:
+                        stub.fail_next -= 1
+                        status = stub.fail_status
+                    elif not self.headers.get("api_access_token"):
+                        status = 401
+                    else:
+                        status = 200
+                    stub.calls.append(Call("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
+                                           body if isinstance(body, dict) else {}, status))
+                    message_id = next(stub._ids)
+                if status != 200:
+                    payload: dict[str, Any] = {"error": "stub failure" if status >= 500 else "unauthorized"}
+                elif self.path.endswith("/toggle_status"):
+                    payload = {"meta": {}, "payload": {"success": True, "current_status": body.get("status")}}
+                else:
+                    payload = {"id": message_id, "content": body.get("content"),
+                               "message_type": 1, "private": bool(body.get("private"))}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="chatwoot-stub", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> ChatwootStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,163 @@
+"""An OpenAI-compatible chat-completions server on 127.0.0.1 for tests and benchmarks.
+
+crewai's native OpenAI provider (`LLM(model="openai/<name>", base_url=stub.base_url)`) posts to
+`{base_url}/chat/completions`; this answers with the standard response shape. Every request is recorded (`prompts`,
+`requests`); answers are scripted by rules matched against the prompt text; latency and failures are configurable.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Answer = str | Callable[[str, dict[str, Any]], str]
+
+
+@dataclass
+class Rule:
+    """When every string of `when` occurs in the prompt, answer `answer` (text, or fn(prompt, request) -> text)."""
+
+    when: tuple[str, ...]
+    answer: Answer
+    times: int | None = None  # None: forever
+    used: int = 0
+
+
+@dataclass
+class LlmStub:
+    latency_s: float = 0.0
+    default_answer: Answer = "OK"
+    rules: list[Rule] = field(default_factory=list)
+    fail_next: int = 0  # the next N requests answer `fail_status`
+    fail_always: bool = False
+    fail_status: int = 500
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ scripting
+    def on(self, *when: str, answer: Answer, times: int | None = None) -> LlmStub:
+        """Later rules win over earlier ones, so a test can override a fixture's defaults."""
+        self.rules.insert(0, Rule(tuple(when), answer, times))
+        return self
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.rules.clear()
+            self.fail_next = 0
+            self.fail_always = False
+            self.latency_s = 0.0
+
+    @property
+    def prompts(self) -> list[str]:
+        """Each request's messages flattened into one text (what the model saw)."""
+        with self._lock:
+            return [self.prompt_text(r) for r in self.requests]
+
+    @staticmethod
+    def prompt_text(request: dict[str, Any]) -> str:
+        parts = []
+        for message in request.get("messages", []):
+            content = message.get("content")
+            if isinstance(content, list):
+                content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+            parts.append(f"[{message.get('role')}] {content or ''}")
+        return "\n".join(parts)
+
+    def _answer(self, prompt: str, request: dict[str, Any]) -> str:
+        with self._lock:
+            for rule in self.rules:
+                if all(w in prompt for w in rule.when) and (rule.times is None or rule.used < rule.times):
+                    rule.used += 1
+                    answer = rule.answer
+                    break
+            else:
+                answer = self.default_answer
+        return answer(prompt, request) if callable(answer) else answer
+
+    # ------------------------------------------------------------------ server
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> LlmStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    request = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    self._send(400, {"error": {"message": "invalid json"}})
+                    return
+                if not self.path.rstrip("/").endswith("/chat/completions"):
+                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                with stub._lock:
+                    stub.requests.append(request)
+                    failing = stub.fail_always or stub.fail_next > 0
+                    if stub.fail_next > 0:
+                        stub.fail_next -= 1
+                if stub.latency_s:
+                    time.sleep(stub.latency_s)
+                if failing:
+                    self._send(stub.fail_status, {"error": {"message": "stub failure", "type": "server_error"}})
+                    return
+                text = stub._answer(stub.prompt_text(request), request)
+                self._send(200, {
+                    "id": "chatcmpl-" + uuid.uuid4().hex[:12],
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": request.get("model", "stub"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                })
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-stub", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LlmStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,264 @@
+"""The receiver's decisions: signature, filters, tenant routing, de-duplication, enqueue (on the emulated cloud)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from pydantic import SecretStr
+from support.webhook_fixtures import (
+    ECHO,
+    INCOMING,
+    create_pipeline_resources,
+    echo,
+    incoming,
+    load,
+    signed,
+)
+from webhook_events import classify, routing_ids
+from webhook_intake import Intake
+from webhook_signature import SignatureError, sign, verify
+
+from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
+from chatwoot_ai.conversation.jobs import ConversationJob
+from chatwoot_ai.errors import ApiError
+from chatwoot_ai.models import Credentials, Mapping, TenantConfig
+
+SECRET = "s3cret-for-tests"
+
+
+# ---------------------------------------------------------------------------- signature vector (shared fixture)
+def test_signature_vector_from_the_fixture_verifies(fixtures_dir: Any) -> None:
+    vector = json.loads((fixtures_dir / "chatwoot" / "01_signature_test_vector.json").read_text())
+    raw = (fixtures_dir / "chatwoot" / vector["body_file"]).read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == vector["body_sha256"]
+    headers = vector["headers"]
+    ts = int(headers["X-Chatwoot-Timestamp"])
+    assert sign(vector["secret"], ts, raw) == headers["X-Chatwoot-Signature"]
+    verify(vector["secret"], headers["X-Chatwoot-Timestamp"], headers["X-Chatwoot-Signature"], raw, now=ts + 10)
+
+
+def test_signature_over_reserialized_json_or_other_secret_fails(fixtures_dir: Any) -> None:
+    vector = json.loads((fixtures_dir / "chatwoot" / "01_signature_test_vector.json").read_text())
+    raw = (fixtures_dir / "chatwoot" / vector["body_file"]).read_bytes()
+    headers = vector["headers"]
+    ts = int(headers["X-Chatwoot-Timestamp"])
+    reserialized = json.dumps(json.loads(raw), indent=1).encode()
+    with pytest.raises(SignatureError, match="does not match"):
+        verify(vector["secret"], str(ts), headers["X-Chatwoot-Signature"], reserialized, now=ts)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify("another-secret", str(ts), headers["X-Chatwoot-Signature"], raw, now=ts)
+
+
+@pytest.mark.parametrize("skew", [-301, 301, 10_000])
+def test_stale_or_future_timestamps_are_refused(fixtures_dir: Any, skew: int) -> None:
+    vector = json.loads((fixtures_dir / "chatwoot" / "01_signature_test_vector.json").read_text())
+    raw = (fixtures_dir / "chatwoot" / vector["body_file"]).read_bytes()
+    headers = vector["headers"]
+    ts = int(headers["X-Chatwoot-Timestamp"])
+    with pytest.raises(SignatureError, match="300 s"):
+        verify(vector["secret"], str(ts), headers["X-Chatwoot-Signature"], raw, now=ts + skew)
+    verify(vector["secret"], str(ts), headers["X-Chatwoot-Signature"], raw, now=ts + (299 if skew > 0 else -299))
+
+
+def test_missing_or_malformed_signature_headers() -> None:
+    with pytest.raises(SignatureError, match="Signature header is missing"):
+        verify(SECRET, "1", None, b"{}", now=1)
+    with pytest.raises(SignatureError, match="Timestamp header is missing"):
+        verify(SECRET, None, "sha256=00", b"{}", now=1)
+    with pytest.raises(SignatureError, match="Unix time"):
+        verify(SECRET, "yesterday", "sha256=00", b"{}", now=1)
+
+
+# ---------------------------------------------------------------------------- filters
+def test_fixture_incoming_is_answered_and_echo_is_ignored() -> None:
+    assert classify(load(INCOMING)).action == "enqueue"
+    assert routing_ids(load(INCOMING)) == (3, 12, 431)
+    decision = classify(load(ECHO))
+    assert (decision.action, decision.reason) == ("ignore", "bot echo")
+
+
+@pytest.mark.parametrize(("changes", "action"), [
+    ({"private": True}, "ignore"),
+    ({"message_type": "template"}, "ignore"),
+    ({"message_type": "activity"}, "ignore"),
+    ({"content": "   "}, "ignore"),
+    ({"event": "conversation_created"}, "ignore"),
+    ({"event": "message_updated"}, "ignore"),
+    ({"message_type": "outgoing", "sender": {"id": 1, "name": "Joana", "type": "user"}}, "takeover"),
+    ({"message_type": "outgoing", "private": True, "sender": {"id": 1, "type": "user"}}, "ignore"),
+    ({"message_type": "outgoing", "sender": {"id": 9, "type": "captain_assistant"}}, "ignore"),
+])
+def test_message_filters(changes: dict[str, Any], action: str) -> None:
+    payload = load(INCOMING)
+    payload.update(changes)
+    assert classify(payload).action == action
+
+
+def test_conversation_status_changes_release_or_take_over() -> None:
+    base = {"event": "conversation_status_changed", "id": 431, "inbox_id": 12, "account": {"id": 3}}
+    assert classify({**base, "status": "pending"}).action == "release"
+    opened = {**base, "status": "open",
+              "changed_attributes": [{"status": {"previous_value": "pending", "current_value": "open"}}]}
+    assert classify(opened).action == "takeover"
+    assert classify({**base, "status": "resolved"}).action == "ignore"
+    assert routing_ids(opened) == (3, 12, 431)
+
+
+# ---------------------------------------------------------------------------- the intake on the emulated cloud
+@dataclass
+class FakeConfigs:
+    mappings: dict[tuple[int, int | None], Mapping] = field(default_factory=dict)
+    configs: dict[str, TenantConfig] = field(default_factory=dict)
+    creds: dict[str, Credentials] = field(default_factory=dict)
+
+    def resolve(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+        return self.mappings.get((account_id, inbox_id)) or self.mappings.get((account_id, None))
+
+    def config(self, tenant_id: str, domain: str = "default") -> TenantConfig | None:
+        return self.configs.get(tenant_id)
+
+    def credentials(self, tenant_id: str, domain: str = "default") -> Credentials | None:
+        return self.creds.get(tenant_id)
+
+
+@pytest.fixture
+def setup(moto_endpoint: str, tenant_id: str) -> dict[str, Any]:
+    names = create_pipeline_resources(moto_endpoint, "u" + uuid.uuid4().hex[:8])
+    account = 1000 + uuid.uuid4().int % 100000
+    configs = FakeConfigs()
+    configs.mappings[(account, 12)] = Mapping(chatwoot_account_id=account, chatwoot_inbox_id=12, tenant_id=tenant_id)
+    configs.configs[tenant_id] = TenantConfig.model_validate({"company": {"name": "Loja"}})
+    configs.creds[tenant_id] = Credentials(chatwoot_webhook_secret=SecretStr(SECRET))
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+    history = HistoryStore(boto3.resource("dynamodb", endpoint_url=moto_endpoint, region_name="us-east-1")
+                           .Table(names["history_table"]))
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint, region_name="us-east-1")
+    intake = Intake(configs=configs, sqs=sqs, queue_url=names["queue_url"], history=history,
+                    idempotency_table=names["idempotency_table"], dynamodb_client=ddb)
+    return {"intake": intake, "sqs": sqs, "queue_url": names["queue_url"], "account": account, "configs": configs,
+            "history": history, "tenant_id": tenant_id}
+
+
+def _queued(setup: dict[str, Any]) -> list[ConversationJob]:
+    out = []
+    while True:
+        got = setup["sqs"].receive_message(QueueUrl=setup["queue_url"], MaxNumberOfMessages=10,
+                                           AttributeNames=["All"]).get("Messages", [])
+        if not got:
+            return out
+        for message in got:
+            out.append(ConversationJob.model_validate_json(message["Body"]))
+            assert message["Attributes"]["MessageGroupId"] == out[-1].group_id
+            setup["sqs"].delete_message(QueueUrl=setup["queue_url"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_incoming_message_is_enqueued_once_with_its_tenant(setup: dict[str, Any]) -> None:
+    payload = incoming(setup["account"], 12, 77, 5001, "Olá, vocês têm o tênis azul 42?")
+    raw, headers = signed(payload, SECRET)
+    outcome = setup["intake"].handle(raw, headers)
+    assert (outcome.status, outcome.body["status"]) == (200, "queued")
+    jobs = _queued(setup)
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert (job.tenant_id, job.conversation_id, job.message_id, job.channel) == (setup["tenant_id"], 77, 5001,
+                                                                                   "whatsapp")
+    assert job.content == "Olá, vocês têm o tênis azul 42?"
+    assert job.group_id.startswith(setup["tenant_id"] + ":")
+    turns = setup["history"].turns(conversation_pk(setup["tenant_id"], setup["account"], 77))
+    assert [(t.role, t.content) for t in turns] == [("customer", "Olá, vocês têm o tênis azul 42?")]
+
+
+def test_retried_delivery_and_same_message_on_another_delivery_are_not_enqueued_again(setup: dict[str, Any]) -> None:
+    payload = incoming(setup["account"], 12, 78, 5002, "Qual o prazo de entrega?")
+    raw, headers = signed(payload, SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "queued"
+    # Chatwoot's retry: same delivery id, same bytes.
+    assert setup["intake"].handle(raw, headers).body["status"] == "duplicate"
+    # The same message through a second webhook (agent bot + account webhook): another delivery id.
+    raw2, headers2 = signed(payload, SECRET)
+    assert headers2["X-Chatwoot-Delivery"] != headers["X-Chatwoot-Delivery"]
+    assert setup["intake"].handle(raw2, headers2).body["status"] == "duplicate"
+    assert len(_queued(setup)) == 1
+
+
+@pytest.mark.parametrize("tamper", ["secret", "body", "stale"])
+def test_bad_signatures_get_401_and_nothing_is_enqueued(setup: dict[str, Any], tamper: str) -> None:
+    payload = incoming(setup["account"], 12, 79, 5003, "oi")
+    if tamper == "secret":
+        raw, headers = signed(payload, "wrong-secret")
+    elif tamper == "stale":
+        raw, headers = signed(payload, SECRET, timestamp=1_000_000_000)
+    else:
+        raw, headers = signed(payload, SECRET)
+        raw = raw.replace(b'"oi"', b'"OI"')
+    with pytest.raises(ApiError) as caught:
+        setup["intake"].handle(raw, headers)
+    assert caught.value.status == 401
+    assert _queued(setup) == []
+
+
+def test_unknown_inbox_and_disabled_tenant_are_ignored_with_200(setup: dict[str, Any]) -> None:
+    raw, headers = signed(incoming(setup["account"], 999, 80, 5004, "oi"), SECRET)
+    outcome = setup["intake"].handle(raw, headers)
+    assert (outcome.status, outcome.body) == (200, {"status": "ignored", "reason": "unknown inbox"})
+    setup["configs"].configs[setup["tenant_id"]] = TenantConfig.model_validate(
+        {"company": {"name": "Loja"}, "enabled": False})
+    raw, headers = signed(incoming(setup["account"], 12, 80, 5005, "oi"), SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "ignored"
+    assert _queued(setup) == []
+
+
+@pytest.mark.parametrize(("raw", "status", "field"), [
+    (b"{not json", 400, None),
+    (b"[1, 2]", 400, None),
+    (b"", 400, None),
+    (b'{"message_type": "incoming"}', 400, "event"),
+    (json.dumps({"event": "message_created", "message_type": "incoming", "content": "oi",
+                 "conversation": {"id": 1}}).encode(), 400, "account.id"),
+    (json.dumps({"event": "message_created", "message_type": "incoming", "content": "oi",
+                 "account": {"id": 1}, "inbox": {"id": 12}}).encode(), 400, "conversation.id"),
+    (b'{"event": "message_created", "content": "' + b"x" * 300_000 + b'"}', 413, None),
+])
+def test_malformed_bodies_get_a_clear_4xx(setup: dict[str, Any], raw: bytes, status: int, field: str | None) -> None:
+    with pytest.raises(ApiError) as caught:
+        setup["intake"].handle(raw, {})
+    assert caught.value.status == status
+    assert caught.value.field == field
+    assert _queued(setup) == []
+
+
+def test_message_without_id_is_refused_after_the_signature(setup: dict[str, Any]) -> None:
+    payload = incoming(setup["account"], 12, 81, 5006, "oi")
+    del payload["id"]
+    raw, headers = signed(payload, SECRET)
+    with pytest.raises(ApiError) as caught:
+        setup["intake"].handle(raw, headers)
+    assert (caught.value.status, caught.value.field) == (400, "id")
+
+
+def test_human_reply_records_a_takeover_and_pending_releases_it(setup: dict[str, Any]) -> None:
+    account, tenant = setup["account"], setup["tenant_id"]
+    pk = conversation_pk(tenant, account, 82)
+    human = incoming(account, 12, 82, 5007, "Oi Maria, aqui é a Joana.", message_type="outgoing",
+                     sender={"id": 4, "name": "Joana", "type": "user"})
+    raw, headers = signed(human, SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "noted"
+    assert setup["history"].state(pk).human_takeover is True
+    pending = {"event": "conversation_status_changed", "id": 82, "inbox_id": 12, "account": {"id": account},
+               "status": "pending"}
+    raw, headers = signed(pending, SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "noted"
+    assert setup["history"].state(pk).human_takeover is False
+    assert _queued(setup) == []
+
+
+def test_bot_echo_is_ignored_without_touching_anything(setup: dict[str, Any]) -> None:
+    raw, headers = signed(echo(setup["account"], 12, 83, 5008), SECRET)
+    assert setup["intake"].handle(raw, headers).body == {"status": "ignored", "reason": "bot echo"}
+    assert _queued(setup) == []
