@@ -1,0 +1,164 @@
+"""ConfigApiFunction: the Config API (docs/config.md) - versioned documents, the mapping, the Odoo webhook.
+
+Management routes need `X-Api-Key`; `POST /odoo-webhook` is signed per tenant instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from config_odoo_webhook import OdooWebhook
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatwoot_ai import aws
+from chatwoot_ai.api import header, install_error_handlers, json_response, parse_body, require_admin
+from chatwoot_ai.config import get_config_cache, is_config_changed_event
+from chatwoot_ai.config.crypto import CredentialsCipher
+from chatwoot_ai.config.service import ConfigService
+from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.errors import bad_request
+from chatwoot_ai.models import Mapping, check_identifier
+from chatwoot_ai.observability import logger
+from chatwoot_ai.settings import Settings, get_settings
+
+app = APIGatewayHttpResolver()
+install_error_handlers(app)
+
+_lock = threading.Lock()
+_built: tuple[Settings, ConfigService, OdooWebhook] | None = None
+
+
+def service() -> tuple[ConfigService, OdooWebhook]:
+    """Built once per settings (tests and the local runner reset them)."""
+    global _built
+    settings = get_settings()
+    built = _built
+    if built is None or built[0] is not settings:
+        with _lock:
+            if _built is None or _built[0] is not settings:
+                client = aws.client("dynamodb")
+                cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
+                svc = ConfigService(client, ConfigStore(client, settings.config_table, cipher),
+                                    MappingStore(client, settings.mapping_table))
+                _built = (settings, svc, OdooWebhook(svc, settings.idempotency_table))
+            built = _built
+    return built[1], built[2]
+
+
+class MappingsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mappings: list[Mapping] = Field(max_length=100)
+
+
+def _ids(tenant_id: str, domain: str, config_type: str | None = None) -> None:
+    for value, name in ((tenant_id, "tenant_id"), (domain, "domain"), (config_type, "config_type")):
+        if value is None:
+            continue
+        try:
+            check_identifier(value, name)
+        except ValueError as exc:
+            raise bad_request(str(exc), name) from exc
+
+
+def _int(value: str | None, name: str, minimum: int = 0) -> int:
+    try:
+        number = int((value or "").strip().removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        raise bad_request(f"{name} must be a version number", name) from exc
+    if number < minimum:
+        raise bad_request(f"{name} must be at least {minimum}", name)
+    return number
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+# ---------------------------------------------------------------- documents
+@app.get("/configs")
+def list_tenants() -> Response:
+    require_admin(app)
+    return json_response(200, service()[0].tenants())
+
+
+@app.get("/configs/<tenant_id>/<domain>/<config_type>")
+def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
+    require_admin(app)
+    _ids(tenant_id, domain, config_type)
+    raw = app.current_event.get_query_string_value("version")
+    version = _int(raw, "version", 1) if raw else None
+    doc = service()[0].get(tenant_id, domain, config_type, version)
+    return json_response(200, doc, _etag(doc["version"]))
+
+
+@app.get("/configs/<tenant_id>/<domain>/<config_type>/versions")
+def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
+    require_admin(app)
+    _ids(tenant_id, domain, config_type)
+    return json_response(200, service()[0].versions(tenant_id, domain, config_type))
+
+
+@app.put("/configs/<tenant_id>/<domain>/<config_type>")
+def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
+    require_admin(app)
+    _ids(tenant_id, domain, config_type)
+    if_match = header(app, "if-match")
+    expected = None if if_match is None or if_match.strip() == "*" else _int(if_match, "If-Match")
+    data = _json_body()
+    result = service()[0].put(tenant_id, domain, config_type, data, expected)
+    logger.info("document stored", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
+                                          "version": result["version"]})
+    return json_response(200, result, _etag(result["version"]))
+
+
+def _json_body() -> Any:
+    import json
+
+    raw = app.current_event.decoded_body
+    if not raw:
+        raise bad_request("request body is required", code="missing_body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
+
+
+# ---------------------------------------------------------------- mapping
+@app.get("/mapping")
+def get_mappings() -> Response:
+    require_admin(app)
+    return json_response(200, service()[0].list_mappings())
+
+
+@app.put("/mapping")
+def put_mappings() -> Response:
+    require_admin(app)
+    body = parse_body(app, MappingsBody)
+    return json_response(200, service()[0].put_mappings(body.mappings))
+
+
+@app.delete("/mapping/<account_id>/<inbox_id>")
+def delete_mapping(account_id: str, inbox_id: str) -> Response:
+    require_admin(app)
+    account = _int(account_id, "account_id", 1)
+    inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
+    return json_response(200, service()[0].delete_mapping(account, inbox))
+
+
+# ---------------------------------------------------------------- Odoo
+@app.post("/odoo-webhook")
+def odoo_webhook() -> Response:
+    event = app.current_event
+    body = event.decoded_body or ""
+    raw = body.encode() if isinstance(body, str) else body
+    return json_response(200, service()[1].handle(raw, dict(event.headers or {})))
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_config_changed_event(event):
+        get_config_cache().handle_event(event)
+        return {}
+    return app.resolve(event, context)

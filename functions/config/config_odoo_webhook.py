@@ -1,0 +1,177 @@
+"""`POST /odoo-webhook`: Odoo pushes a tenant's documents and mappings.
+
+Authentication is per tenant: `X-Odoo-Signature: sha256=<hex HMAC-SHA256 of "<X-Odoo-Timestamp>.<raw body>">` keyed
+with the `odoo_webhook_secret` of that tenant's `credentials` document (same tenant_id and domain as the body). The
+timestamp must be within 5 minutes, so a captured request cannot be replayed later; within that window the
+`delivery_id` makes a replay (or Odoo's own retry) a no-op that returns the first answer.
+
+Everything in one delivery is validated first and written in one DynamoDB transaction together with the delivery
+record: it is applied whole, once, or not at all. A delivery can only map inboxes that are free or already the
+tenant's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from chatwoot_ai.config.service import MAX_ATTEMPTS, ConfigService, is_cancelled
+from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, unauthorized
+from chatwoot_ai.models import Channel, Mapping, check_identifier
+from chatwoot_ai.observability import logger
+
+SIGNATURE_TOLERANCE_S = 300
+DELIVERY_TTL_S = 7 * 24 * 3600
+SECRET_KEY = "odoo_webhook_secret"
+
+
+class OdooMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chatwoot_account_id: int = Field(ge=1)
+    chatwoot_inbox_id: int | None = Field(default=None, ge=1)
+    channel: Channel | None = None
+
+
+class OdooDelivery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delivery_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    tenant_id: str
+    domain: str = "default"
+    documents: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    mappings: list[OdooMapping] = Field(default_factory=list, max_length=50)
+
+    @field_validator("tenant_id", "domain")
+    @classmethod
+    def _ids(cls, value: str, info: Any) -> str:
+        return check_identifier(value, info.field_name)
+
+    @field_validator("documents")
+    @classmethod
+    def _types(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for config_type in value:
+            check_identifier(config_type, "config_type")
+        if len(value) > 10:
+            raise ValueError("at most 10 documents per delivery")
+        return value
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The `X-Odoo-Signature` value Odoo sends (and tests compute)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class OdooWebhook:
+    def __init__(self, service: ConfigService, idempotency_table: str, clock: Any = time.time) -> None:
+        self.service = service
+        self.idempotency_table = idempotency_table
+        self.clock = clock
+
+    def handle(self, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        try:
+            raw = json.loads(body or b"")
+        except ValueError as exc:
+            raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
+        if not isinstance(raw, dict):
+            raise bad_request("body must be a JSON object")
+        tenant_id, domain = raw.get("tenant_id"), raw.get("domain") or "default"
+        if not isinstance(tenant_id, str) or not isinstance(domain, str):
+            raise bad_request("tenant_id is required", "tenant_id")
+        self._verify(tenant_id, domain, body, headers)  # before anything else is looked at
+        try:
+            delivery = OdooDelivery.model_validate(raw)
+        except ValidationError as exc:
+            raise from_validation_error(exc) from exc
+        if not delivery.documents and not delivery.mappings:
+            raise ApiError(422, "validation_error", "nothing to apply: give documents and/or mappings", "documents")
+        return self._apply(delivery)
+
+    def _verify(self, tenant_id: str, domain: str, body: bytes, headers: dict[str, str]) -> None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        timestamp = lowered.get("x-odoo-timestamp", "")
+        given = lowered.get("x-odoo-signature", "")
+        if not timestamp or not given:
+            raise unauthorized("X-Odoo-Timestamp and X-Odoo-Signature are required")
+        try:
+            skew = abs(self.clock() - int(timestamp))
+        except ValueError as exc:
+            raise unauthorized("X-Odoo-Timestamp must be Unix seconds") from exc
+        if skew > SIGNATURE_TOLERANCE_S:
+            raise unauthorized("X-Odoo-Timestamp is too old or in the future")
+        secret = None
+        try:
+            check_identifier(tenant_id, "tenant_id")
+            check_identifier(domain, "domain")
+            credentials = self.service.configs.get(tenant_id, domain, "credentials")
+            secret = credentials.data.get(SECRET_KEY) if credentials else None
+        except ValueError:
+            secret = None
+        # The same answer for an unknown tenant, a tenant without a secret and a wrong signature.
+        if not isinstance(secret, str) or not hmac.compare_digest(sign(secret, timestamp, body), given):
+            raise unauthorized("bad signature")
+
+    def _apply(self, delivery: OdooDelivery) -> dict[str, Any]:
+        record_id = f"odoo-webhook#{delivery.tenant_id}#{delivery.delivery_id}"
+        for _ in range(MAX_ATTEMPTS):
+            previous = self._previous(record_id)
+            if previous is not None:
+                return {**previous, "duplicate": True}
+            items: list[dict[str, Any]] = []
+            documents = []
+            for config_type, data in delivery.documents.items():
+                try:
+                    doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data)
+                except ApiError as exc:
+                    exc.field = f"documents.{config_type}" + (f".{exc.field}" if exc.field else "")
+                    raise
+                items += doc_items
+                documents.append({"config_type": config_type, "version": result["version"]})
+            updated_at = self.service.now()
+            for index, entry in enumerate(delivery.mappings):
+                mapping = Mapping(tenant_id=delivery.tenant_id, domain=delivery.domain, **entry.model_dump())
+                owner = self.service.mappings.get(mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
+                if owner is not None and owner.tenant_id != delivery.tenant_id:
+                    raise ApiError(403, "forbidden", "this inbox is mapped to another tenant", f"mappings.{index}")
+                put = self.service.mappings.put_item(mapping, updated_at)
+                put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR tenant_id = :tenant"
+                put["Put"]["ExpressionAttributeValues"] = {":tenant": {"S": delivery.tenant_id}}
+                items.append(put)
+            result = {"delivery_id": delivery.delivery_id, "tenant_id": delivery.tenant_id,
+                      "domain": delivery.domain, "documents": documents, "mappings": len(delivery.mappings),
+                      "duplicate": False}
+            items.append({"Put": {
+                "TableName": self.idempotency_table,
+                "Item": {"id": {"S": record_id}, "status": {"S": "COMPLETED"},
+                         "expiration": {"N": str(int(self.clock()) + DELIVERY_TTL_S)},
+                         "data": {"S": json.dumps(result)}},
+                "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(self.clock()))}},
+            }})
+            try:
+                self.service.client.transact_write_items(TransactItems=items)
+                logger.info("odoo delivery applied", extra={"tenant_id": delivery.tenant_id,
+                                                            "delivery_id": delivery.delivery_id})
+                return result
+            except ClientError as exc:
+                if not is_cancelled(exc):
+                    raise
+                # a concurrent write or the same delivery at the same time: look again
+        raise ApiError(409, "conflict", "too many concurrent writes; retry the delivery")
+
+    def _previous(self, record_id: str) -> dict[str, Any] | None:
+        response = self.service.client.get_item(TableName=self.idempotency_table, Key={"id": {"S": record_id}},
+                                                ConsistentRead=True)
+        item = response.get("Item")
+        if not item:
+            return None
+        expiration = int(item.get("expiration", {}).get("N", "0"))
+        if expiration and expiration < self.clock():
+            return None  # TTL deletion is lazy; an expired record no longer counts
+        data: dict[str, Any] = json.loads(item.get("data", {}).get("S", "{}"))
+        return data

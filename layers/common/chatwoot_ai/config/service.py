@@ -1,0 +1,136 @@
+"""The management plane: versioned writes with If-Match, reads with masking, the tenant list, mapping upserts.
+
+Every write is one DynamoDB transaction (head conditioned on the version it was computed from + the version item,
+or several of them), so a write is whole or absent, version numbers never repeat, and of two concurrent writes
+with the same If-Match exactly one wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chatwoot_ai.config.documents import masked, validate_document
+from chatwoot_ai.config.store import ConfigStore, MappingStore, StoredDocument
+from chatwoot_ai.errors import ApiError, not_found
+from chatwoot_ai.models import Mapping
+
+MAX_ATTEMPTS = 5
+MAX_MAPPINGS_PER_PUT = 100
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def is_cancelled(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("TransactionCanceledException",
+                                                         "ConditionalCheckFailedException")
+
+
+def precondition_failed(current: int | None, given: int) -> ApiError:
+    return ApiError(412, "version_conflict",
+                    f"If-Match {given} is stale: the current version is {current or 0}", "If-Match")
+
+
+class ConfigService:
+    def __init__(self, client: Any, configs: ConfigStore, mappings: MappingStore,
+                 now: Callable[[], str] = utc_now) -> None:
+        self.client = client
+        self.configs = configs
+        self.mappings = mappings
+        self.now = now
+
+    # ---------------------------------------------------------------- documents
+    def get(self, tenant_id: str, domain: str, config_type: str, version: int | None = None) -> dict[str, Any]:
+        doc = self.configs.get(tenant_id, domain, config_type, version)
+        if doc is None:
+            what = f"version {version} of " if version is not None else ""
+            raise not_found(f"no {what}{config_type} for tenant {tenant_id} in domain {domain}",
+                            "version" if version is not None else None)
+        return self.public(doc)
+
+    @staticmethod
+    def public(doc: StoredDocument) -> dict[str, Any]:
+        out = doc.as_dict()
+        out["data"] = masked(doc.config_type, doc.data)
+        return out
+
+    def versions(self, tenant_id: str, domain: str, config_type: str) -> dict[str, Any]:
+        versions = self.configs.versions(tenant_id, domain, config_type)
+        if not versions:
+            raise not_found(f"no {config_type} for tenant {tenant_id} in domain {domain}")
+        return {"tenant_id": tenant_id, "domain": domain, "config_type": config_type, "versions": versions}
+
+    def prepare(self, tenant_id: str, domain: str, config_type: str, data: Any,
+                if_match: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Validate against the current head and build the transaction items of the next version."""
+        head = self.configs.get(tenant_id, domain, config_type)
+        current = head.version if head else None
+        if if_match is not None and (current or 0) != if_match:
+            raise precondition_failed(current, if_match)
+        document = validate_document(config_type, data, head.data if head else None)
+        version = (current or 0) + 1
+        updated_at = self.now()
+        items = self.configs.put_items(tenant_id, domain, config_type, document, version, current, updated_at)
+        result = {"tenant_id": tenant_id, "domain": domain, "config_type": config_type, "version": version,
+                  "updated_at": updated_at, "data": masked(config_type, document)}
+        return items, result
+
+    def put(self, tenant_id: str, domain: str, config_type: str, data: Any,
+            if_match: int | None = None) -> dict[str, Any]:
+        """Store a new version. Without If-Match, a concurrent write only makes us recompute on the newer head."""
+        for _ in range(MAX_ATTEMPTS):
+            items, result = self.prepare(tenant_id, domain, config_type, data, if_match)
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return result
+            except ClientError as exc:
+                if not is_cancelled(exc):
+                    raise
+                if if_match is not None:
+                    raise precondition_failed(self.configs.head_version(tenant_id, domain, config_type),
+                                              if_match) from exc
+        raise ApiError(409, "conflict", "too many concurrent writes to this document; retry")
+
+    def tenants(self) -> dict[str, Any]:
+        grouped: dict[tuple[str, str], dict[str, Any]] = {}
+        for head in self.configs.heads():
+            entry = grouped.setdefault((head.tenant_id, head.domain), {
+                "tenant_id": head.tenant_id, "domain": head.domain, "config_types": [], "updated_at": ""})
+            entry["config_types"].append(head.config_type)
+            entry["updated_at"] = max(entry["updated_at"], head.updated_at)
+        tenants = sorted(grouped.values(), key=lambda t: (t["tenant_id"], t["domain"]))
+        for entry in tenants:
+            entry["config_types"].sort()
+        return {"tenants": tenants}
+
+    # ---------------------------------------------------------------- mapping
+    def list_mappings(self) -> dict[str, Any]:
+        return {"mappings": [m.model_dump() for m in self.mappings.all()]}
+
+    def put_mappings(self, mappings: list[Mapping]) -> dict[str, Any]:
+        if not mappings:
+            raise ApiError(422, "validation_error", "give at least one mapping", "mappings")
+        if len(mappings) > MAX_MAPPINGS_PER_PUT:
+            raise ApiError(422, "validation_error", f"at most {MAX_MAPPINGS_PER_PUT} mappings per request",
+                           "mappings")
+        seen: set[tuple[int, int | None]] = set()
+        for index, mapping in enumerate(mappings):
+            key = (mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
+            if key in seen:
+                raise ApiError(422, "validation_error", "the same account and inbox appear twice",
+                               f"mappings.{index}")
+            seen.add(key)
+        updated_at = self.now()
+        self.client.transact_write_items(TransactItems=[self.mappings.put_item(m, updated_at) for m in mappings])
+        return {"mappings": [m.model_dump() for m in mappings], "updated_at": updated_at}
+
+    def delete_mapping(self, account_id: int, inbox_id: int | None) -> dict[str, Any]:
+        removed = self.mappings.delete(account_id, inbox_id)
+        if removed is None:
+            raise not_found(f"no mapping for account {account_id} and inbox {inbox_id or 'null (whole account)'}")
+        return {"deleted": removed.model_dump()}
