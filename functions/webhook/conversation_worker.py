@@ -29,7 +29,7 @@ from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
 
 _lock = threading.Lock()
-_pipelines: dict[tuple[str, str | None], ConversationPipeline] = {}
+_built: tuple[object, ConversationPipeline] | None = None
 
 
 def build_pipeline() -> ConversationPipeline:
@@ -60,15 +60,16 @@ def build_pipeline() -> ConversationPipeline:
 
 
 def get_pipeline() -> ConversationPipeline:
+    """One pipeline per settings object (rebuilt when the runner or a test changes the environment)."""
+    global _built
     settings = get_settings()
-    key = (settings.history_table, settings.aws_endpoint_url)
-    found = _pipelines.get(key)
-    if found is None:
-        with _lock:
-            found = _pipelines.get(key)
-            if found is None:
-                found = _pipelines[key] = build_pipeline()
-    return found
+    built = _built
+    if built is not None and built[0] is settings:
+        return built[1]
+    with _lock:
+        if _built is None or _built[0] is not settings:
+            _built = (settings, build_pipeline())
+        return _built[1]
 
 
 def record_handler(record: SQSRecord) -> str:

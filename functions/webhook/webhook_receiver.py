@@ -20,30 +20,30 @@ app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
 _lock = threading.Lock()
-_intake: dict[tuple[str, str | None], Intake] = {}
+_built: tuple[object, Intake] | None = None
 
 
 def get_intake() -> Intake:
-    """One Intake per settings (the local runner and tests change the environment between stacks)."""
+    """One Intake per settings object (get_settings() is rebuilt when the runner or a test changes the environment)."""
+    global _built
     settings = get_settings()
-    key = (settings.conversations_queue_url, settings.aws_endpoint_url)
-    found = _intake.get(key)
-    if found is None:
-        with _lock:
-            found = _intake.get(key)
-            if found is None:
-                found = Intake(
-                    configs=get_config_cache(),
-                    sqs=aws.client("sqs"),
-                    queue_url=settings.conversations_queue_url,
-                    history=HistoryStore(aws.table(settings.history_table), settings.conversation_history_ttl_days),
-                    idempotency_table=settings.idempotency_table,
-                    dynamodb_client=aws.client("dynamodb"),
-                    settings=IntakeSettings(settings.webhook_max_body_bytes, settings.webhook_signature_tolerance_s,
-                                            settings.webhook_idempotency_ttl_s),
-                )
-                _intake[key] = found
-    return found
+    built = _built
+    if built is not None and built[0] is settings:
+        return built[1]
+    with _lock:
+        if _built is None or _built[0] is not settings:
+            intake = Intake(
+                configs=get_config_cache(),
+                sqs=aws.client("sqs"),
+                queue_url=settings.conversations_queue_url,
+                history=HistoryStore(aws.table(settings.history_table), settings.conversation_history_ttl_days),
+                idempotency_table=settings.idempotency_table,
+                dynamodb_client=aws.client("dynamodb"),
+                settings=IntakeSettings(settings.webhook_max_body_bytes, settings.webhook_signature_tolerance_s,
+                                        settings.webhook_idempotency_ttl_s),
+            )
+            _built = (settings, intake)
+        return _built[1]
 
 
 def raw_body(event: dict[str, Any]) -> bytes:

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Answer = str | Callable[[str, dict[str, Any]], str]
+Answer = str | dict[str, Any] | Callable[[str, dict[str, Any]], Any]
+
+
+def tool_call(name: str, **arguments: Any) -> dict[str, Any]:
+    """A scripted answer that calls a tool (native function calling): `stub.on("...", answer=tool_call("x", a=1))`."""
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
 @dataclass
@@ -69,10 +74,11 @@ class LlmStub:
             content = message.get("content")
             if isinstance(content, list):
                 content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
-            parts.append(f"[{message.get('role')}] {content or ''}")
+            calls = " ".join(f"<call {c.get('function', {}).get('name')}>" for c in message.get("tool_calls") or [])
+            parts.append(f"[{message.get('role')}] {content or ''}{calls}")
         return "\n".join(parts)
 
-    def _answer(self, prompt: str, request: dict[str, Any]) -> str:
+    def _answer(self, prompt: str, request: dict[str, Any]) -> str | dict[str, Any]:
         with self._lock:
             for rule in self.rules:
                 if all(w in prompt for w in rule.when) and (rule.times is None or rule.used < rule.times):
@@ -133,14 +139,21 @@ class LlmStub:
                 if failing:
                     self._send(stub.fail_status, {"error": {"message": "stub failure", "type": "server_error"}})
                     return
-                text = stub._answer(stub.prompt_text(request), request)
+                answer = stub._answer(stub.prompt_text(request), request)
+                if isinstance(answer, dict) and answer.get("tool_calls"):
+                    message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [
+                        {"id": "call_" + uuid.uuid4().hex[:10], "type": "function",
+                         "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
+                        for c in answer["tool_calls"]]}
+                    finish = "tool_calls"
+                else:
+                    message, finish = {"role": "assistant", "content": str(answer)}, "stop"
                 self._send(200, {
                     "id": "chatcmpl-" + uuid.uuid4().hex[:12],
                     "object": "chat.completion",
                     "created": int(time.time()),
                     "model": request.get("model", "stub"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
+                    "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
                 })
 

@@ -66,9 +66,7 @@ class McpToolsFactory:
         return tools
 
     def __call__(self, tenant_id: str, domain: str) -> list[Any]:
-        from crewai.tools import BaseTool
-
-        from chatwoot_ai.odoo.mcp_tools import McpGatewayError, call_tool
+        from chatwoot_ai.odoo.mcp_tools import McpGatewayError
 
         try:
             specs = self._list(tenant_id, domain)
@@ -76,27 +74,44 @@ class McpToolsFactory:
             logger.warning("Odoo gateway unavailable; no MCP tools this turn",
                            extra={"tenant_id": tenant_id, "error": str(exc)})
             return []
-        factory = self
-        tools: list[Any] = []
-        for spec in specs:
-            tool_name = spec["name"]
+        tool_class = _tool_class()
+        return [tool_class(name=spec["name"], description=(spec.get("description") or spec["name"])[:500],
+                           args_schema=_args_model(spec["name"], spec.get("input_schema") or {}),
+                           mcp_base_url=self.base_url, mcp_api_key=self.api_key, mcp_tenant_id=tenant_id,
+                           mcp_domain=domain, mcp_timeout_s=self.timeout_s)
+                for spec in specs]
 
-            def run(_self: Any, _tool: str = tool_name, **kwargs: Any) -> str:
-                arguments = {k: v for k, v in kwargs.items() if v is not None}
-                try:
-                    result = call_tool(factory.base_url, factory.api_key, tenant_id, _tool, arguments,
-                                       timeout_s=factory.timeout_s, domain=domain)
-                except McpGatewayError as exc:
-                    # The agent reads this; it never reaches the customer (the response agent only states facts).
-                    return json.dumps({"error": getattr(exc, "code", "mcp_error")})
-                return json.dumps(result, ensure_ascii=False, default=str)[:4000]
 
-            tool_cls = type(f"Odoo_{tool_name}", (BaseTool,), {
-                "__annotations__": {"name": str, "description": str, "args_schema": type[BaseModel]},
-                "name": tool_name,
-                "description": (spec.get("description") or tool_name)[:500],
-                "args_schema": _args_model(tool_name, spec.get("input_schema") or {}),
-                "_run": run,
-            })
-            tools.append(tool_cls())
-        return tools
+_TOOL_CLASS: Any = None
+
+
+def _tool_class() -> Any:
+    """A crewai BaseTool that calls one gateway tool; defined on first use so crewai loads only in the worker."""
+    global _TOOL_CLASS
+    if _TOOL_CLASS is not None:
+        return _TOOL_CLASS
+    from crewai.tools import BaseTool
+
+    from chatwoot_ai.odoo.mcp_tools import McpGatewayError, call_tool
+
+    class OdooMcpTool(BaseTool):  # type: ignore[misc]
+        mcp_base_url: str
+        mcp_api_key: str
+        mcp_tenant_id: str
+        mcp_domain: str = "default"
+        mcp_timeout_s: float = 8.0
+
+        def _run(self, **kwargs: Any) -> str:
+            arguments = {k: v for k, v in kwargs.items() if v is not None}
+            try:
+                result = call_tool(self.mcp_base_url, self.mcp_api_key, self.mcp_tenant_id, self.name, arguments,
+                                   timeout_s=self.mcp_timeout_s, domain=self.mcp_domain)
+            except McpGatewayError as exc:
+                # The agent reads this; it never reaches the customer (the response agent only states facts).
+                logger.warning("MCP tool failed", extra={"tool": self.name, "tenant_id": self.mcp_tenant_id,
+                                                         "error": str(exc)})
+                return json.dumps({"error": getattr(exc, "code", "mcp_error")})
+            return json.dumps(result, ensure_ascii=False, default=str)[:4000]
+
+    _TOOL_CLASS = OdooMcpTool
+    return _TOOL_CLASS

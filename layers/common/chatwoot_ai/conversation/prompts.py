@@ -76,7 +76,7 @@ def apply_format(text: str, profile: dict[str, Any], emoji_usage: str) -> str:
     """Enforces what a model may forget: no emoji where banned, the channel's markup, the length limit."""
     out = text.strip()
     if not profile.get("emoji", True) or emoji_usage == "none":
-        out = _EMOJI.sub("", out)
+        out = re.sub(r" {2,}", " ", _EMOJI.sub("", out)).strip()
     markdown = str(profile.get("markdown", "none"))
     if markdown != "markdown":
         out = _MD_HEADING.sub("", out)
@@ -93,7 +93,7 @@ def truncate(text: str, limit: int) -> str:
         return text
     cut = text[:limit]
     end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind("\n"))
-    if end >= limit // 2:
+    if end >= limit // 3:
         return cut[: end + 1].rstrip()
     return cut[: max(0, limit - 1)].rstrip() + "…"
 
