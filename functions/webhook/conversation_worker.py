@@ -82,6 +82,8 @@ def record_handler(record: SQSRecord) -> str:
 
 def _process_group(records: list[dict[str, Any]], context: Any) -> list[dict[str, str]]:
     processor = SqsFifoPartialProcessor()
+    # One group is part of a batch: its failing entirely is reported like any partial failure, not raised.
+    processor.raise_on_entire_batch_failure = False
     response = process_partial_response(event={"Records": records}, record_handler=record_handler,
                                         processor=processor, context=context)
     return [{"itemIdentifier": str(item["itemIdentifier"])} for item in response.get("batchItemFailures", [])]
