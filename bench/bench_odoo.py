@@ -93,6 +93,12 @@ def run(ctx: Any) -> list[Figure]:
             mcp_tools.call_tool(ctx.cloud.url, ctx.admin_key, cached, "search_products", {"query": "sérum"},
                                 timeout_s=10)
 
+        cold = ctx.cloud.function("OdooGatewayFunction").cold_start_s
+        if cold is not None:
+            figures.append(Figure("gateway cold import (odoo_gateway: FastAPI, Mangum, mcp)", cold * ms, "ms",
+                                  notes="first invocation's import of the handler module in the local runner "
+                                        "(no Lambda INIT overhead included)."))
+
         mcp = time_calls(mcp_call, repeat=30, warmup=2)
         figures.append(Figure("MCP search_products p50 via the crew helper (cache on)", median(mcp) * ms, "ms",
                               notes="a new MCP client session per call: initialize, initialized, tools/call "

@@ -202,3 +202,28 @@ def test_turning_writes_on_takes_effect_without_a_restart(cloud: Any, admin_head
             break
         time.sleep(0.25)
     assert names == READ_TOOLS | WRITE_TOOLS
+
+
+def test_an_odoo_19_tenant_on_json2(cloud: Any, admin_headers: dict[str, str], tenant_id: str) -> None:
+    with OdooDouble(version=19) as odoo19:
+        configure(cloud, admin_headers, tenant_id, odoo19, protocol="json2", allow_write=True)
+        out = mcp_session(cloud, gateway_headers(admin_headers, tenant_id),
+                          ("search_products", {"query": "retinol"}),
+                          ("create_customer", {"name": "Bruna Lima", "phone": "+55 41 99111-2233"}))
+        search, created = out["results"]
+        assert [p["sku"] for p in search.structuredContent["products"]] == ["SER-RET-003"]
+        assert created.structuredContent["created"] is True
+        assert odoo19.calls[("res.partner", "create")] == 1
+        assert odoo19.authentications == 0  # JSON-2 has no login: the bearer key is enough
+
+
+def test_crew_helper_works_from_inside_a_running_event_loop(cloud: Any, admin_headers: dict[str, str],
+                                                            tenant_id: str, odoo: OdooDouble) -> None:
+    """crewai may call tools from async code; the blocking helper must not trip over the running loop."""
+    configure(cloud, admin_headers, tenant_id, odoo)
+
+    async def from_async_code() -> dict[str, Any]:
+        return mcp_tools.call_tool(cloud.url, admin_headers["X-Api-Key"], tenant_id, "check_stock",
+                                   {"product_id": 104})
+
+    assert asyncio.run(from_async_code())["qty_available"] == 22.0
