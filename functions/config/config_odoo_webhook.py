@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chatwoot_ai.config.service import MAX_ATTEMPTS, ConfigService, is_cancelled
+from chatwoot_ai.config.service import MAX_ATTEMPTS, ConfigService, backoff, is_cancelled
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, unauthorized
 from chatwoot_ai.models import Channel, Mapping, check_identifier
 from chatwoot_ai.observability import logger
@@ -118,7 +118,7 @@ class OdooWebhook:
 
     def _apply(self, delivery: OdooDelivery) -> dict[str, Any]:
         record_id = f"odoo-webhook#{delivery.tenant_id}#{delivery.delivery_id}"
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             previous = self._previous(record_id)
             if previous is not None:
                 return {**previous, "duplicate": True}
@@ -161,7 +161,7 @@ class OdooWebhook:
             except ClientError as exc:
                 if not is_cancelled(exc):
                     raise
-                # a concurrent write or the same delivery at the same time: look again
+                backoff(attempt)  # a concurrent write, or the same delivery at the same time: look again
         raise ApiError(409, "conflict", "too many concurrent writes; retry the delivery")
 
     def _previous(self, record_id: str) -> dict[str, Any] | None:

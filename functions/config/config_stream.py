@@ -49,7 +49,7 @@ def publish(entries: list[tuple[str, dict[str, Any]]], events: Any) -> str | Non
             for (sequence, _), result in zip(chunk, response.get("Entries", []), strict=False):
                 if result.get("ErrorCode"):
                     logger.error("event not published", extra={"error": result.get("ErrorCode"),
-                                                               "message": result.get("ErrorMessage")})
+                                                               "error_message": result.get("ErrorMessage")})
                     return sequence
             return chunk[0][0]
     return None

@@ -7,6 +7,8 @@ with the same If-Match exactly one wins.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +20,7 @@ from chatwoot_ai.config.store import ConfigStore, MappingStore, StoredDocument
 from chatwoot_ai.errors import ApiError, not_found
 from chatwoot_ai.models import Mapping
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
 MAX_MAPPINGS_PER_PUT = 100
 
 
@@ -29,6 +31,11 @@ def utc_now() -> str:
 def is_cancelled(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("TransactionCanceledException",
                                                          "ConditionalCheckFailedException")
+
+
+def backoff(attempt: int) -> None:
+    """A short random pause before recomputing on a newer head, so racing writers spread out."""
+    time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
 
 
 def precondition_failed(current: int | None, given: int) -> ApiError:
@@ -83,7 +90,7 @@ class ConfigService:
     def put(self, tenant_id: str, domain: str, config_type: str, data: Any,
             if_match: int | None = None) -> dict[str, Any]:
         """Store a new version. Without If-Match, a concurrent write only makes us recompute on the newer head."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             items, result = self.prepare(tenant_id, domain, config_type, data, if_match)
             try:
                 self.client.transact_write_items(TransactItems=items)
@@ -94,6 +101,7 @@ class ConfigService:
                 if if_match is not None:
                     raise precondition_failed(self.configs.head_version(tenant_id, domain, config_type),
                                               if_match) from exc
+                backoff(attempt)
         raise ApiError(409, "conflict", "too many concurrent writes to this document; retry")
 
     def tenants(self) -> dict[str, Any]:
