@@ -28,7 +28,10 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
 
 
 @app.exception_handler(ApiError)
-async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    if exc.status >= 500:
+        logger.warning("odoo gateway error", extra={"tenant_id": request.headers.get("x-tenant-id"),
+                                                    "path": request.url.path, "code": exc.code})
     return JSONResponse(exc.body(), status_code=exc.status)
 
 

@@ -297,3 +297,19 @@ def test_cache_expires_and_does_not_keep_errors() -> None:
     with pytest.raises(ApiError):
         cache.get_or_load("e", 10, boom)
     assert cache.get_or_load("e", 10, load) == 3
+
+
+def test_field_lists_are_asked_again_after_a_while(odoo: OdooDouble) -> None:
+    now = [0.0]
+    pool = ConnectionPool()
+
+    def client() -> OdooClient:
+        return OdooClient(target(odoo, timeout_s=5.0), pool=pool, clock=lambda: now[0])
+
+    assert "qty_available" in client().fields("product.product")
+    client().fields("product.product")
+    assert odoo.calls[("product.product", "fields_get")] == 1
+    now[0] = 601.0  # e.g. the stock module was uninstalled meanwhile
+    del odoo.fields["product.product"]["qty_available"]
+    assert "qty_available" not in client().fields("product.product")
+    assert odoo.calls[("product.product", "fields_get")] == 2

@@ -51,7 +51,8 @@ class SharedState:
 
     def __init__(self) -> None:
         self.uid: int | None = None
-        self.fields: dict[str, frozenset[str]] = {}
+        # model -> (when asked, field names); asked again after a while, so installing a module (stock) shows up
+        self.fields: dict[str, tuple[float, frozenset[str]]] = {}
 
 
 class Connection(Protocol):
