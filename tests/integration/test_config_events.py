@@ -1,0 +1,102 @@
+"""Every committed change becomes one ConfigChanged event on the bus (from the DynamoDB stream), and the functions
+that cache configs apply it at once."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from chatwoot_ai.config import get_config_cache
+
+WAIT_S = 15.0
+
+
+@pytest.fixture
+def api(cloud: Any, admin_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cloud.url, headers=admin_headers, timeout=20) as client:
+        yield client
+
+
+@pytest.fixture
+def bus_events(cloud: Any) -> Iterator[Callable[[Callable[[dict[str, Any]], bool], int], list[dict[str, Any]]]]:
+    """A queue subscribed to the bus like any outside listener; returns a collector of matching events."""
+    sqs = boto3.client("sqs", endpoint_url=cloud.endpoint_url, region_name="us-east-1")
+    events = boto3.client("events", endpoint_url=cloud.endpoint_url, region_name="us-east-1")
+    name = "cfg-test-" + uuid.uuid4().hex[:8]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = cloud.stack.refs["ConfigEventBus"]
+    events.put_rule(Name=name, EventBusName=bus, State="ENABLED",
+                    EventPattern=json.dumps({"source": ["chatwoot-ai.config"], "detail-type": ["ConfigChanged"]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    seen: list[dict[str, Any]] = []
+
+    def collect(match: Callable[[dict[str, Any]], bool], count: int) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                               WaitTimeSeconds=1).get("Messages", []):
+                seen.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            found = [e for e in seen if match(e["detail"])]
+            if len(found) >= count:
+                time.sleep(0.5)  # and nothing more arrives for it
+                for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+                    seen.append(json.loads(message["Body"]))
+                return [e for e in seen if match(e["detail"])]
+        return [e for e in seen if match(e["detail"])]
+
+    yield collect
+    events.remove_targets(Rule=name, EventBusName=bus, Ids=["q"])
+    events.delete_rule(Name=name, EventBusName=bus)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def test_each_committed_change_is_announced_once(api: httpx.Client, tenant_id: str, bus_events: Any) -> None:
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Loja"}})
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Loja 2"}})
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": ""}})  # rejected: no event
+    changes = bus_events(lambda d: d.get("tenant_id") == tenant_id, 2)
+    assert [e["detail"] for e in changes] == [
+        {"kind": "config", "tenant_id": tenant_id, "domain": "default", "config_type": "config", "version": v}
+        for v in (1, 2)]
+    assert {(e["source"], e["detail-type"]) for e in changes} == {("chatwoot-ai.config", "ConfigChanged")}
+
+    account = 900_000 + int(tenant_id[-5:], 16) % 90_000
+    api.put("/mapping", json={"mappings": [{"chatwoot_account_id": account, "chatwoot_inbox_id": 2,
+                                            "tenant_id": tenant_id}]})
+    api.delete(f"/mapping/{account}/2")
+    mapping_changes = bus_events(lambda d: d.get("chatwoot_account_id") == account, 2)
+    assert [e["detail"] for e in mapping_changes] == [
+        {"kind": "mapping", "chatwoot_account_id": account, "chatwoot_inbox_id": 2}] * 2
+
+
+def test_the_functions_cache_applies_the_event_without_waiting_for_staleness(
+        api: httpx.Client, tenant_id: str) -> None:
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Antes"}})
+    account = 800_000 + int(tenant_id[-5:], 16) % 90_000
+    api.put("/mapping", json={"mappings": [{"chatwoot_account_id": account, "tenant_id": tenant_id}]})
+    cache = get_config_cache()  # the one every function of the local stack shares (one process)
+    saved = cache.max_staleness_s, cache.negative_ttl_s
+    cache.max_staleness_s = cache.negative_ttl_s = 3600.0  # only an event can refresh now
+    try:
+        assert cache.config(tenant_id).company.name == "Antes"  # type: ignore[union-attr]
+        assert cache.resolve(account, 5).tenant_id == tenant_id  # type: ignore[union-attr]
+        api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Depois"}})
+        api.delete(f"/mapping/{account}/null")
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            if cache.config(tenant_id).company.name == "Depois" and cache.resolve(account, 5) is None:  # type: ignore[union-attr]
+                break
+            time.sleep(0.02)
+        assert cache.config(tenant_id).company.name == "Depois"  # type: ignore[union-attr]
+        assert cache.resolve(account, 5) is None
+    finally:
+        cache.max_staleness_s, cache.negative_ttl_s = saved
