@@ -151,7 +151,7 @@ def test_recent_jobs_and_retrieval_as_the_bot_would(
     expect(row).to_contain_text("done")
     expect(row).to_contain_text("3 / 3")
 
-    page.get_by_label("Collection").select_option("products")
+    page.get_by_label("Collection", exact=True).select_option("products")
     page.get_by_label("Question").fill("vocês têm protetor solar?")
     page.get_by_role("button", name="Search").click()
     first = page.locator("ol.results > li").first
