@@ -161,7 +161,8 @@ class JobsDal:
         finished = len(new.get("done_parts", ())) + len(new.get("failed_parts", ()))
         last = new.get("parts") is not None and finished >= int(new["parts"])
         if last and new.get("status") in ("queued", "running"):
-            final = "failed" if int(new.get("processed", 0)) == 0 and int(new.get("failed", 0)) > 0 else "done"
+            # "failed" only when no part succeeded; otherwise "done", with `failed` and `errors` telling the rest.
+            final = "done" if new.get("done_parts") else "failed"
             self.set_status(job_id, final, only_from=("queued", "running"))
             new["status"] = final
         if len(new.get("errors", [])) > MAX_ERRORS:

@@ -164,6 +164,24 @@ class VectorStore:
         with self._lock:
             self.client.delete(self.physical(name), points_selector=models.FilterSelector(filter=flt), wait=True)
 
+    def record_ids(self, name: str, tenant_id: str) -> list[str]:
+        """Every record id this tenant has in the collection (pull mode finds what Odoo no longer has)."""
+        from qdrant_client import models
+
+        if not self.exists(name):
+            return []
+        flt = models.Filter(must=[_tenant_condition(tenant_id),
+                                  models.FieldCondition(key="chunk_index", match=models.MatchValue(value=0))])
+        ids: list[str] = []
+        offset: Any = None
+        while True:
+            with self._lock:
+                points, offset = self.client.scroll(self.physical(name), scroll_filter=flt, limit=1000, offset=offset,
+                                                    with_payload=["record_id"], with_vectors=False)
+            ids.extend(str((p.payload or {}).get("record_id")) for p in points)
+            if offset is None:
+                return ids
+
     def delete_tenant(self, name: str, tenant_id: str) -> None:
         from qdrant_client import models
 
