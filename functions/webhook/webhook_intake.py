@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +27,8 @@ from chatwoot_ai.conversation.jobs import MAX_CONTENT_CHARS, ConversationJob
 from chatwoot_ai.errors import ApiError, bad_request, unauthorized
 from chatwoot_ai.models import channel_from_chatwoot
 from chatwoot_ai.observability import logger
+
+_WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="history")
 
 
 class ConfigSource(Protocol):
@@ -202,12 +205,17 @@ class Intake:
     def _enqueue(self, job: dict[str, Any]) -> dict[str, Any]:
         parsed = ConversationJob.model_validate(job)
         pk = conversation_pk(parsed.tenant_id, parsed.account_id, parsed.conversation_id)
-        # The turn goes to the history first: the worker's debounce reads it to see a burst that is still queued.
-        self.history.add_turn(pk, "customer", parsed.content, parsed.message_id, parsed.received_at_ms)
+        # The turn goes to the history too: the worker's debounce reads it to see a burst whose later jobs are still
+        # queued behind the first. Both writes run at once (the worker also writes its own turn, so no race); a
+        # failure of either raises, the idempotency record is dropped, and Chatwoot's retry redoes both (the turn is
+        # the same item, the queue de-duplicates the job).
+        turn = _WRITER.submit(self.history.add_turn, pk, "customer", parsed.content, parsed.message_id,
+                              parsed.received_at_ms)
         self.sqs.send_message(
             QueueUrl=self.queue_url,
             MessageBody=parsed.model_dump_json(),
             MessageGroupId=parsed.group_id,
             MessageDeduplicationId=f"{parsed.tenant_id}-{parsed.account_id}-{parsed.message_id}",
         )
+        turn.result(timeout=4)
         return {"status": "queued", "message_id": parsed.message_id}

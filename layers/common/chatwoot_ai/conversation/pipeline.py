@@ -67,6 +67,8 @@ class ConversationPipeline:
                 self.history.mark_answered(pk, job.turn_key)
                 return "skipped:human"
             self.history.set_takeover(pk, False, "conversation pending again")
+        # The receiver wrote this turn already; writing it again (same item) closes the race with a fast poller.
+        self.history.add_turn(pk, "customer", job.content, job.message_id, job.received_at_ms)
         turns = wait_for_quiet(self.history, pk, state.answered_through, quiet_s=self.settings.debounce_s,
                                max_wait_s=self.settings.debounce_max_s, sleep=self.sleep)
         if not turns:

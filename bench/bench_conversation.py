@@ -1,0 +1,234 @@
+"""Conversation pipeline figures: the receiver's warm handler time, the crew's wall time with a 300 ms stub LLM
+(parallel vs sequential specialists), the worker's cold start, and the receiver's import time in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.figures import Figure, percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+PATHS = [str(ROOT / p) for p in ("layers/common", "functions/webhook", "tests")]
+HEAVY = ("crewai", "fastembed", "qdrant_client", "onnxruntime", "litellm")
+
+
+class _Context:
+    function_name = "WebhookReceiverFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookReceiverFunction"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5000
+
+
+def _receiver(ctx: Any) -> list[Figure]:
+    """Warm handler time of new messages (the full path: tenant, HMAC, two idempotency records, history, SQS)."""
+    import boto3
+    import webhook_receiver
+
+    from chatwoot_ai import aws
+    from chatwoot_ai.conversation.history import HistoryStore
+    from chatwoot_ai.settings import get_settings
+    from support.webhook_fixtures import incoming, signed
+    from webhook_intake import Intake, IntakeSettings
+
+    cloud = ctx.cloud
+    headers = {"X-Api-Key": cloud.admin_key}
+    tenant_id, account = "bench_" + uuid.uuid4().hex[:6], 900_001
+    for kind, body in (("config", {"company": {"name": "Bench"}, "chatwoot": {"base_url": "http://127.0.0.1:9"}}),
+                       ("credentials", {"chatwoot_webhook_secret": "bench-secret"})):
+        httpx.put(f"{cloud.url}/configs/{tenant_id}/default/{kind}", json=body, headers=headers,
+                  timeout=30).raise_for_status()
+    httpx.put(f"{cloud.url}/mapping", headers=headers, timeout=30, json={"mappings": [
+        {"chatwoot_account_id": account, "chatwoot_inbox_id": 12, "tenant_id": tenant_id}]}).raise_for_status()
+    # The jobs go to a queue no worker reads, so the measurement is the receiver's alone.
+    sqs = boto3.client("sqs", endpoint_url=ctx.endpoint_url, region_name="us-east-1")
+    queue = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:6]}.fifo",
+                             Attributes={"FifoQueue": "true"})["QueueUrl"]
+    settings = get_settings()
+    intake = Intake(configs=webhook_receiver.get_config_cache(), sqs=aws.client("sqs"), queue_url=queue,
+                    history=HistoryStore(aws.table(settings.history_table)),
+                    idempotency_table=settings.idempotency_table, dynamodb_client=aws.client("dynamodb"),
+                    settings=IntakeSettings())
+    webhook_receiver._built = (settings, intake)
+
+    def event(message_id: int, delivery: str | None = None) -> dict[str, Any]:
+        raw, hdrs = signed(incoming(account, 12, 5000 + message_id % 50, message_id, "Oi, tem tênis azul 42?"),
+                           "bench-secret", delivery_id=delivery)
+        return {"version": "2.0", "routeKey": "POST /webhooks/chatwoot", "rawPath": "/webhooks/chatwoot",
+                "headers": {k.lower(): v for k, v in hdrs.items()}, "body": raw.decode(), "isBase64Encoded": False,
+                "requestContext": {"http": {"method": "POST", "path": "/webhooks/chatwoot"}, "stage": "$default"}}
+
+    def timed(events: list[dict[str, Any]]) -> list[float]:
+        samples = []
+        for ev in events:
+            started = time.perf_counter()
+            response = webhook_receiver.lambda_handler(ev, _Context())
+            samples.append(time.perf_counter() - started)
+            assert response["statusCode"] == 200, response
+        return samples
+
+    timed([event(i) for i in range(1, 11)])  # warm-up: caches, connections
+    new = timed([event(i) for i in range(100, 400)])
+    repeated = [event(100 + i, delivery=None) for i in range(100)]  # same messages again: duplicates
+    dup = timed(repeated)
+    p50, p99 = percentile(new, 50) * 1000, percentile(new, 99) * 1000
+    return [
+        Figure("receiver warm handler p50 (new message)", round(p50, 2), "ms",
+               notes="lambda_handler in-process on the emulated cloud (moto): mapping/config from the warm cache, "
+                     "HMAC, idempotency on delivery id and message id (4 DynamoDB calls), history put, SQS FIFO send"),
+        Figure("receiver warm handler p99 (new message)", round(p99, 2), "ms", target="< 20 ms", met=p99 < 20),
+        Figure("receiver warm handler p50 (duplicate message)", round(percentile(dup, 50) * 1000, 2), "ms"),
+    ]
+
+
+def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
+    from chatwoot_ai.conversation.crew import CrewFactory, Turn
+    from chatwoot_ai.conversation.hub import Hub
+    from chatwoot_ai.conversation.retrieval import Retriever
+    from chatwoot_ai.models import TenantConfig
+    from support.webhook_fixtures import FakeSearch
+
+    search = FakeSearch({"bench": {c: [f"{c}: trecho relevante"] for c in
+                                   ("business_rules", "support_documents", "products")}})
+    factory = CrewFactory(lambda t: Retriever(t, search), specialist_timeout_s=30, parallel=parallel,
+                          tools_factory=lambda _t, _d: [_echo_tool()], mcp_available=lambda _c: True)
+    config = TenantConfig.model_validate({
+        "company": {"name": "Bench"}, "llm": {"model": "openai/stub-model", "base_url": llm_url},
+        "odoo": {"url": "http://odoo.invalid", "db": "d", "username": "u"}})
+    plan = Hub(factory).crew_for(config, "whatsapp")
+    assert len(plan.specialists) == 4, plan.specialists
+    walls = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = factory.run(plan, config, "bench", "default", Turn(["tem tênis azul 42?"], []), "sk")
+        walls.append(time.perf_counter() - started)
+        assert result.answer, result
+    return statistics.median(walls), len(plan.specialists)
+
+
+def _echo_tool() -> Any:
+    from crewai.tools import BaseTool
+
+    class Echo(BaseTool):  # type: ignore[misc]
+        name: str = "check_stock"
+        description: str = "Stock of a product"
+
+        def _run(self, **kwargs: Any) -> str:
+            return "{}"
+
+    return Echo()
+
+
+def _crews() -> list[Figure]:
+    from chatwoot_ai.conversation.crew import ensure_crewai
+    from support.llm_stub import LlmStub
+
+    ensure_crewai()
+    with LlmStub(latency_s=0.3) as stub:
+        stub.on("Intention analyst", answer='{"intent":"product","language":"pt-BR","wants_human":false,'
+                                            '"confidence":0.9}')
+        stub.default_answer = "Temos sim o tênis azul 42."
+        _crew(True, stub.base_url, rounds=1)  # warm-up
+        parallel, n = _crew(True, stub.base_url)
+        sequential, _ = _crew(False, stub.base_url)
+        calls_per_turn = len(stub.requests) // 7
+    speedup = sequential / parallel
+    return [
+        Figure(f"crew wall time, {n} specialists in parallel", round(parallel, 3), "s",
+               baseline_name="same crew, specialists in sequence", baseline_value=round(sequential, 3),
+               notes=f"stub LLM sleeps 300 ms per call; intention + {n} specialists + response "
+                     f"(~{calls_per_turn} LLM calls per turn); median of 3"),
+        Figure("crew speedup from parallel specialists", round(speedup, 2), "x", target=">= 2x", met=speedup >= 2),
+    ]
+
+
+_COLD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import conversation_worker
+t1 = time.perf_counter()
+from chatwoot_ai.conversation.crew import ensure_crewai
+ensure_crewai()
+t2 = time.perf_counter()
+from chatwoot_ai.conversation.crew import CrewFactory, build_llm
+from chatwoot_ai.conversation.prompts import fill, load_yaml
+from chatwoot_ai.models import TenantConfig
+from crewai import Agent, Crew, Task
+config = TenantConfig.model_validate({"company": {"name": "B"}, "llm": {"model": "openai/m",
+                                      "base_url": "http://127.0.0.1:9/v1"}})
+agents = load_yaml("agents.yaml"); tasks = load_yaml("tasks.yaml")
+crew_agents, crew_tasks = [], []
+for name in agents:
+    a = Agent(role=fill(agents[name]["role"], {}), goal=agents[name]["goal"], backstory=agents[name]["backstory"],
+              llm=build_llm(config, "k"), verbose=False)
+    crew_agents.append(a)
+    crew_tasks.append(Task(description=tasks[name]["description"], expected_output=tasks[name]["expected_output"],
+                           agent=a))
+Crew(agents=crew_agents, tasks=crew_tasks, verbose=False)
+t3 = time.perf_counter()
+print(json.dumps({"handler_import": t1 - t0, "crewai_import": t2 - t1, "crew_build": t3 - t2}))
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(PATHS)
+    env.update(CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true")
+    return env
+
+
+def _cold_start() -> list[Figure]:
+    runs = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", _COLD], capture_output=True, text=True, env=_env(), timeout=300,
+                             cwd="/tmp", check=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    total = sum(median.values())
+    return [Figure("worker cold start (imports + crewai + crew build)", round(total, 2), "s",
+                   notes=f"fresh interpreter, median of 3: handler import {median['handler_import']:.2f} s, "
+                         f"crewai import {median['crewai_import']:.2f} s, building the 6 agents and tasks "
+                         f"{median['crew_build']:.2f} s; crewai loads on the first turn that needs an LLM")]
+
+
+def receiver_import_ms(runs: int = 7) -> tuple[float, list[str]]:
+    """`python -X importtime -c "import webhook_receiver"` in fresh interpreters: median ms, heavy modules seen."""
+    totals, heavy = [], set()
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import webhook_receiver"],
+                             capture_output=True, text=True, env=_env(), timeout=120, cwd="/tmp", check=True)
+        for line in out.stderr.splitlines():
+            name = line.rsplit("|", 1)[-1].strip()
+            if name.split(".")[0] in HEAVY:
+                heavy.add(name.split(".")[0])
+            if name == "webhook_receiver":
+                totals.append(int(line.split("|")[1]) / 1000)
+    return statistics.median(totals), sorted(heavy)
+
+
+def _import_time() -> list[Figure]:
+    ms, heavy = receiver_import_ms()
+    return [Figure("webhook_receiver import, fresh interpreter", round(ms, 1), "ms", target="< 300 ms, no heavy libs",
+                   met=ms < 300 and not heavy,
+                   notes="python -X importtime, median of 7; heavy libraries imported: " + (", ".join(heavy) or
+                                                                                           "none"))]
+
+
+def run(ctx: Any) -> list[Figure]:
+    for path in PATHS:
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    return _import_time() + _receiver(ctx) + _crews() + _cold_start()
