@@ -165,6 +165,8 @@ const MESSAGES = {
     "history.restored": "Version {old} restored as version {version}.",
     "history.no_restore_secrets": "Credentials are never restored from history: their old values are masked.",
     "history.removed": "removed",
+    "history.folded": "⋯ {n} unchanged lines",
+    "history.show_all": "Show unchanged lines",
     "history.added": "added",
 
     "creds.title": "Credentials",
@@ -374,6 +376,8 @@ const MESSAGES = {
     "history.restored": "Versão {old} restaurada como versão {version}.",
     "history.no_restore_secrets": "Credenciais nunca são restauradas do histórico: os valores antigos estão mascarados.",
     "history.removed": "removida",
+    "history.folded": "⋯ {n} linhas sem mudança",
+    "history.show_all": "Mostrar linhas sem mudança",
     "history.added": "adicionada",
 
     "creds.title": "Credenciais",
