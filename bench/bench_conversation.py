@@ -37,12 +37,12 @@ def _receiver(ctx: Any) -> list[Figure]:
     """Warm handler time of new messages (the full path: tenant, HMAC, two idempotency records, history, SQS)."""
     import boto3
     import webhook_receiver
+    from support.webhook_fixtures import incoming, signed
+    from webhook_intake import Intake, IntakeSettings
 
     from chatwoot_ai import aws
     from chatwoot_ai.conversation.history import HistoryStore
     from chatwoot_ai.settings import get_settings
-    from support.webhook_fixtures import incoming, signed
-    from webhook_intake import Intake, IntakeSettings
 
     cloud = ctx.cloud
     headers = {"X-Api-Key": cloud.admin_key}
@@ -95,11 +95,12 @@ def _receiver(ctx: Any) -> list[Figure]:
 
 
 def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
+    from support.webhook_fixtures import FakeSearch
+
     from chatwoot_ai.conversation.crew import CrewFactory, Turn
     from chatwoot_ai.conversation.hub import Hub
     from chatwoot_ai.conversation.retrieval import Retriever
     from chatwoot_ai.models import TenantConfig
-    from support.webhook_fixtures import FakeSearch
 
     search = FakeSearch({"bench": {c: [f"{c}: trecho relevante"] for c in
                                    ("business_rules", "support_documents", "products")}})
@@ -133,8 +134,9 @@ def _echo_tool() -> Any:
 
 
 def _crews() -> list[Figure]:
-    from chatwoot_ai.conversation.crew import ensure_crewai
     from support.llm_stub import LlmStub
+
+    from chatwoot_ai.conversation.crew import ensure_crewai
 
     ensure_crewai()
     with LlmStub(latency_s=0.3) as stub:
