@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     chatwoot_timeout_s: float = 10.0
     chatwoot_max_attempts: int = 4
     chatwoot_backoff_s: float = 0.5
+    webhook_dedupe_delivery_id: bool = True
 
 
 @lru_cache(maxsize=1)
