@@ -84,3 +84,18 @@ def test_sync_of_a_tenant_without_odoo_is_a_clear_409(cloud: Any, tenant_id: str
     response = httpx.post(cloud.url + "/vectorize/sync", json={"tenant_id": tenant_id},
                           headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 409 and response.json()["error"]["field"] == "odoo"
+
+
+def test_sync_with_a_refused_odoo_key_fails_the_job_with_odoos_reason(cloud: Any, tenant_id: str,
+                                                                       admin_headers: dict[str, str],
+                                                                       odoo: OdooDouble) -> None:
+    token = secrets.token_urlsafe(24)
+    _put(cloud, f"/configs/{tenant_id}/default/config", {
+        "company": {"name": "Chave errada"},
+        "odoo": {"url": odoo.url, "db": odoo.db, "username": odoo.username},
+    }, admin_headers)
+    _put(cloud, f"/configs/{tenant_id}/default/credentials",
+         {"vectorize_token": token, "odoo_api_key": "not-the-key"}, admin_headers)
+    job = _sync(cloud, {"id": tenant_id, "headers": {"Authorization": f"Bearer {token}"}})
+    assert job["status"] == "failed" and job["processed"] == 0
+    assert job["errors"] and job["errors"][0]["message"].startswith("odoo_")

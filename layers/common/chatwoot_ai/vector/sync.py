@@ -22,6 +22,8 @@ PRODUCT = "product.product"
 SYNC_FIELDS = ["name", "default_code", "list_price", "lst_price", "currency_id", "categ_id", "description_sale",
                "description", "barcode", "product_tmpl_id", "sale_ok"]
 MAX_SYNC_S = 25.0
+# Odoo unreachable or slow is worth another SQS delivery; a refused key, a fault or a missing config is not.
+RETRYABLE = frozenset({"odoo_unreachable", "odoo_timeout"})
 
 
 def _many2one_name(value: Any) -> str | None:
@@ -118,7 +120,7 @@ def run_sync(body: dict[str, Any], jobs: JobsDal, sqs: Any, queue_url: str) -> N
     try:
         pages = fetch_products(_odoo_client(request.tenant_id, request.domain), page_size)
     except ApiError as exc:
-        if exc.status >= 500:
+        if exc.code in RETRYABLE:
             raise  # Odoo down or slow: SQS delivers the message again
         jobs.finish_part(job_id, 0, ok=False, error=f"{exc.code}: {exc.message}")  # retrying will not help
         return
