@@ -50,6 +50,9 @@ class IntakeSettings:
     max_body_bytes: int = 256 * 1024
     tolerance_s: int = 300
     idempotency_ttl_s: int = 24 * 3600
+    # The message-id record alone already catches Chatwoot's retries (same delivery, same message); the delivery-id
+    # record costs two more DynamoDB round trips per new message. On by default; bench_conversation measures both.
+    dedupe_delivery_id: bool = True
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
@@ -155,7 +158,7 @@ class Intake:
             return Outcome(200, {"status": "noted", "reason": decision.reason})
         job = self._job(payload, mapping, account_id, inbox_id, conversation_id, headers)
         try:
-            if job.delivery_id:
+            if job.delivery_id and self.settings.dedupe_delivery_id:
                 result = self._deliver_once(delivery={"tenant_id": tenant_id, "delivery_id": job.delivery_id,
                                                       "job": job.model_dump()})
             else:

@@ -40,7 +40,7 @@ def get_intake() -> Intake:
                 idempotency_table=settings.idempotency_table,
                 dynamodb_client=aws.client("dynamodb"),
                 settings=IntakeSettings(settings.webhook_max_body_bytes, settings.webhook_signature_tolerance_s,
-                                        settings.webhook_idempotency_ttl_s),
+                                        settings.webhook_idempotency_ttl_s, settings.webhook_dedupe_delivery_id),
             )
             _built = (settings, intake)
         return _built[1]

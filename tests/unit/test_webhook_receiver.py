@@ -187,6 +187,18 @@ def test_retried_delivery_and_same_message_on_another_delivery_are_not_enqueued_
     assert len(_queued(setup)) == 1
 
 
+def test_message_id_record_alone_still_catches_retries(setup: dict[str, Any]) -> None:
+    from webhook_intake import IntakeSettings
+
+    lean = Intake(configs=setup["configs"], sqs=setup["sqs"], queue_url=setup["queue_url"],
+                  history=setup["history"], idempotency_table=setup["intake"].idempotency_table,
+                  dynamodb_client=setup["intake"].dynamodb_client, settings=IntakeSettings(dedupe_delivery_id=False))
+    raw, headers = signed(incoming(setup["account"], 12, 84, 5009, "oi"), SECRET)
+    assert lean.handle(raw, headers).body["status"] == "queued"
+    assert lean.handle(raw, headers).body["status"] == "duplicate"
+    assert len(_queued(setup)) == 1
+
+
 @pytest.mark.parametrize("tamper", ["secret", "body", "stale"])
 def test_bad_signatures_get_401_and_nothing_is_enqueued(setup: dict[str, Any], tamper: str) -> None:
     payload = incoming(setup["account"], 12, 79, 5003, "oi")
