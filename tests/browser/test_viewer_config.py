@@ -22,8 +22,9 @@ def tenant_route(tenant_id: str, tab: str = "config", domain: str = "retail") ->
 def test_sign_in_refuses_a_wrong_key_then_lists_tenants_with_their_inboxes(
         page: Any, viewer_url: str, admin_key: str, api: httpx.Client, tenant_id: str) -> None:
     put_config(api, tenant_id, DEMO_CONFIG)
+    account = 80_000 + int(tenant_id[-4:], 16) % 9_999  # an account no other test maps
     response = api.put("/mapping", json={"mappings": [
-        {"chatwoot_account_id": 71, "chatwoot_inbox_id": 7101, "tenant_id": tenant_id, "domain": "retail",
+        {"chatwoot_account_id": account, "chatwoot_inbox_id": 7101, "tenant_id": tenant_id, "domain": "retail",
          "channel": "whatsapp"}]})
     assert response.status_code == 200, response.text
 
