@@ -312,3 +312,23 @@ def test_many_threads_on_a_cold_key_cause_one_load_and_all_see_the_same_object(w
     assert not errors
     assert len(seen) == 800 and len({id(value) for value in seen}) == 1
     assert cache.stats["loads"] == 1
+
+
+def test_a_snapshot_of_dynamodb_is_what_the_cache_falls_back_to(world: World) -> None:
+    from chatwoot_ai.config.snapshot import write_snapshot
+
+    world.service.put("loja", "varejo", "config", config_doc("Loja Copiada"))
+    world.service.put("loja", "varejo", "credentials", {"odoo_api_key": "odoo-key-copiada-4321"})
+    world.service.put_mappings([Mapping(chatwoot_account_id=33, chatwoot_inbox_id=None, tenant_id="loja",
+                                        domain="varejo")])
+    source = world.cache()
+    assert write_snapshot(source.configs, source.mappings, world.fallback_dir) == 3
+    assert (world.fallback_dir / "loja" / "varejo" / "credentials.json").stat().st_mode & 0o077 == 0
+
+    world.dynamodb.down = True
+    cache = world.cache()
+    mapping = cache.resolve(33, 1)
+    assert mapping is not None and (mapping.tenant_id, mapping.domain) == ("loja", "varejo")
+    assert cache.config("loja", "varejo").company.name == "Loja Copiada"  # type: ignore[union-attr]
+    key = cache.credentials("loja", "varejo").odoo_api_key  # type: ignore[union-attr]
+    assert key is not None and key.get_secret_value() == "odoo-key-copiada-4321"
