@@ -247,3 +247,15 @@ def test_only_enabled_collections_get_agents(world: dict[str, Any]) -> None:
     world["factory"].run(plan, config, world["a"], "default", Turn(["oi"], []), "sk")
     assert not any("Business rules specialist" in p for p in world["llm"].prompts)
     assert {c for _t, c, _q in world["search"].calls} == {"products"}
+
+
+def test_the_reply_is_asked_for_in_the_customers_language(world: dict[str, Any]) -> None:
+    world["llm"].on("Intention analyst", answer='{"intent":"product","language":"es","wants_human":false,'
+                                                '"confidence":0.8}', times=1)
+    world["llm"].on("customer service assistant", answer="¡Hola! Sí, tenemos el Tênis Azul Runner 42.", times=1)
+    assert world["pipeline"].process(customer_says(world, world["a"], 11, "¿Tienen zapatillas azules?")) == \
+        "answered:1"
+    response_prompt = [p for p in world["llm"].prompts if "customer service assistant" in p][-1]
+    assert "The customer writes in: es." in response_prompt
+    assert "Write the reply in the customer's language (es;" in response_prompt
+    assert world["chatwoot"].replies(11) == ["¡Hola! Sí, tenemos el Tênis Azul Runner 42."]
