@@ -5,6 +5,7 @@ Management routes need `X-Api-Key`; `POST /odoo-webhook` is signed per tenant in
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -17,7 +18,7 @@ from chatwoot_ai import aws
 from chatwoot_ai.api import header, install_error_handlers, json_response, parse_body, require_admin
 from chatwoot_ai.config import get_config_cache, is_config_changed_event
 from chatwoot_ai.config.crypto import CredentialsCipher
-from chatwoot_ai.config.service import ConfigService
+from chatwoot_ai.config.service import ConfigService, precondition_failed
 from chatwoot_ai.config.store import ConfigStore, MappingStore
 from chatwoot_ai.errors import bad_request
 from chatwoot_ai.models import Mapping, check_identifier
@@ -105,18 +106,19 @@ def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
 def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
     require_admin(app)
     _ids(tenant_id, domain, config_type)
-    if_match = header(app, "if-match")
-    expected = None if if_match is None or if_match.strip() == "*" else _int(if_match, "If-Match")
+    if_match = (header(app, "if-match") or "").strip()
+    svc = service()[0]
+    expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
     data = _json_body()
-    result = service()[0].put(tenant_id, domain, config_type, data, expected)
+    if if_match == "*" and svc.configs.head_version(tenant_id, domain, config_type) is None:
+        raise precondition_failed(None, "*")  # "*": only if it exists (documents are never deleted)
+    result = svc.put(tenant_id, domain, config_type, data, expected)
     logger.info("document stored", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
                                           "version": result["version"]})
     return json_response(200, result, _etag(result["version"]))
 
 
 def _json_body() -> Any:
-    import json
-
     raw = app.current_event.decoded_body
     if not raw:
         raise bad_request("request body is required", code="missing_body")

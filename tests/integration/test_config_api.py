@@ -68,6 +68,8 @@ def test_if_match_makes_a_put_conditional(api: httpx.Client, tenant_id: str) -> 
                                      "message": "If-Match 1 is stale: the current version is 2"}
     assert api.get(doc_path(tenant_id)).json()["data"]["company"]["name"] == "V2"
     assert put(api, tenant_id, with_name("x"), **{"If-Match": "dois"}).status_code == 400
+    assert put(api, tenant_id, with_name("V3"), **{"If-Match": "*"}).json()["version"] == 3  # any version
+    assert api.put(doc_path(tenant_id, "config", "novo"), json=CONFIG, headers={"If-Match": "*"}).status_code == 412
 
 
 def test_concurrent_puts_with_the_same_if_match_exactly_one_wins(api: httpx.Client, tenant_id: str) -> None:

@@ -38,7 +38,7 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
 
 
-def precondition_failed(current: int | None, given: int) -> ApiError:
+def precondition_failed(current: int | None, given: int | str) -> ApiError:
     return ApiError(412, "version_conflict",
                     f"If-Match {given} is stale: the current version is {current or 0}", "If-Match")
 
