@@ -259,3 +259,15 @@ def test_the_reply_is_asked_for_in_the_customers_language(world: dict[str, Any])
     assert "The customer writes in: es." in response_prompt
     assert "Write the reply in the customer's language (es;" in response_prompt
     assert world["chatwoot"].replies(11) == ["¡Hola! Sí, tenemos el Tênis Azul Runner 42."]
+
+
+def test_a_handoff_interrupted_by_chatwoot_finishes_on_the_retry_without_repeats(world: dict[str, Any]) -> None:
+    stub = world["chatwoot"]
+    job = customer_says(world, world["a"], 12, "quero um atendente", status="open")
+    stub.fail_next = 4  # the handoff message fails for good on the first run (4 attempts)
+    with pytest.raises(Exception, match="after 4 attempts"):
+        world["pipeline"].process(job)
+    assert world["pipeline"].process(job) == "handoff:customer_request"  # the SQS retry
+    assert stub.replies(12) == ["Vou chamar um atendente. 😊"]
+    assert len(stub.successful("note", 12)) == 1 and len(stub.successful("toggle_status", 12)) == 1
+    assert world["pipeline"].process(job) == "skipped:answered"

@@ -136,8 +136,8 @@ class ConversationPipeline:
     def _handoff(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
                  source_id: str, decision: HandoffDecision, messages: list[str]) -> None:
         """The customer hears the tenant's handoff message; agents read why in a private note; the conversation
-        opens for humans, and the bot stays out of it until it is pending again."""
-        self.history.set_takeover(pk, True, f"handoff: {decision.reason}")
+        opens for humans, and the bot stays out of it until it is pending again. The takeover is recorded last, so
+        a retry after a failure here finishes the handoff (each call is sent at most once)."""
         if config.handoff.message:
             send_once(self.ledger, pk, source_id, "handoff_message",
                       lambda: client.send_message(job.account_id, job.conversation_id, config.handoff.message))
@@ -146,6 +146,7 @@ class ConversationPipeline:
                   lambda: client.private_note(job.account_id, job.conversation_id, note_text(decision, messages)))
         send_once(self.ledger, pk, source_id, "toggle_open",
                   lambda: client.toggle_status(job.account_id, job.conversation_id, "open"))
+        self.history.set_takeover(pk, True, f"handoff: {decision.reason}")
 
 
 def _now_ms() -> int:
