@@ -376,7 +376,7 @@ function newTenantForm() {
     } catch (err) {
       error.hidden = false;
       error.textContent = errorText(err);
-      if (err.field) showFieldError(form, err.field === "name" ? "company.name" : err.field, err.message);
+      if (err.field) showFieldError(form, err.field, err.message);
     }
   } },
   field(t("tenants.col.tenant"), tenant, { path: "tenant_id" }),
@@ -477,7 +477,7 @@ function mappingForm(after, fixed) {
     } catch (err) {
       error.hidden = false;
       error.textContent = errorText(err);
-      if (err.field) showFieldError(form, err.field.split(".").pop(), err.message);
+      if (err.field) showFieldError(form, err.field, err.message);
     }
   } },
   h("div", { class: "grid" },
@@ -814,14 +814,17 @@ function clearFieldErrors(host) {
 // message at the closest field the form has.
 function showFieldError(host, path, message) {
   const parts = String(path).split(".");
+  // The path itself, then its parents; then the last name alone (a list entry: "mappings.0.tenant_id").
+  const candidates = parts.map((_, i) => parts.slice(0, parts.length - i).join("."));
+  candidates.push(parts.at(-1));
   let target = null;
-  for (let n = parts.length; n > 0 && !target; n--) {
-    const candidate = parts.slice(0, n).join(".");
+  for (const candidate of candidates) {
     target = host.querySelector(`[data-path="${CSS.escape(candidate)}"]`);
+    if (target) break;
   }
   if (!target) return false;
   const ownMessage = String(message).split("; ").find((part) => part.startsWith(`${path}:`));
-  const text = ownMessage ? ownMessage.slice(path.length + 1).trim() : message;
+  const text = (ownMessage ? ownMessage.slice(path.length + 1).trim() : String(message)).replace(/^Value error, /, "");
   target.classList.add("invalid");
   const error = target.querySelector(".field-error");
   if (error) {

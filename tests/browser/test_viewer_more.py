@@ -157,3 +157,31 @@ def test_recent_jobs_and_retrieval_as_the_bot_would(
     first = page.locator("ol.results > li").first
     expect(first).to_contain_text("FPS 50", timeout=60_000)
     expect(first).to_contain_text("PROT-50-001")
+
+
+def test_new_tenant_and_a_rejected_mapping_show_errors_at_the_field(
+        page: Any, viewer_url: str, admin_key: str, api: httpx.Client, tenant_id: str) -> None:
+    sign_in(page, viewer_url, admin_key)
+    page.get_by_text("New tenant").click()
+    form = page.locator("form", has=page.get_by_role("button", name="Create tenant"))
+    form.get_by_label("Tenant", exact=True).fill(tenant_id)
+    form.get_by_label("Domain", exact=True).fill("retail")
+    form.get_by_role("button", name="Create tenant").click()  # no company name: the API refuses it
+    expect(form.locator('.field[data-path="company.name"] .field-error')).to_be_visible()
+    assert api.get(f"/configs/{tenant_id}/retail/config").status_code == 404
+
+    form.get_by_label("Company name").fill("Móveis Elegantes")
+    form.get_by_role("button", name="Create tenant").click()
+    expect(page.get_by_role("heading", name=tenant_id)).to_be_visible()
+    expect(page.get_by_label("Company name")).to_have_value("Móveis Elegantes")
+    expect(page.locator(".version-line")).to_contain_text("Version 1")
+
+    page.get_by_text("Chatwoot inboxes of this tenant").click()
+    page.get_by_text("Add or update a mapping").click()
+    expect(page.get_by_label("Tenant", exact=True)).to_have_value(tenant_id)  # filled in for this tenant
+    page.get_by_label("Account", exact=True).fill("0")  # accounts start at 1
+    page.get_by_role("button", name="Save mapping").click()
+    account = page.locator('.field[data-path="chatwoot_account_id"]')
+    expect(account.locator(".field-error")).to_be_visible()
+    expect(page.get_by_label("Account", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert not [m for m in api.get("/mapping").json()["mappings"] if m["tenant_id"] == tenant_id]
