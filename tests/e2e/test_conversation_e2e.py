@@ -62,11 +62,11 @@ def wait_job(cloud: Any, job_id: str, headers: dict[str, str], timeout: float = 
 
 
 def make_tenant(cloud: Any, admin_headers: dict[str, str], llm: LlmStub, chatwoot: ChatwootStub, name: str,
-                products: list[str], **config_extra: Any) -> dict[str, Any]:
+                products: list[str], with_llm: bool = True, **config_extra: Any) -> dict[str, Any]:
     tenant_id = "t_" + uuid.uuid4().hex[:10]
     account_id = 100_000 + secrets.randbelow(800_000)
     secret, token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    config = {
+    config: dict[str, Any] = {
         "company": {"name": name, "language": "pt-BR"},
         "assistant": {"name": "Ana", "style": "friendly", "emoji_usage": "low"},
         "enabled_collections": ["products"],
@@ -75,6 +75,8 @@ def make_tenant(cloud: Any, admin_headers: dict[str, str], llm: LlmStub, chatwoo
         "handoff": {"keywords": ["atendente", "humano"], "message": "Vou chamar um atendente para você."},
         **config_extra,
     }
+    if not with_llm:
+        config.pop("llm")  # no LLM: answers come from retrieval alone
     base = f"{cloud.url}/configs/{tenant_id}/default"
     for kind, body in (("config", config),
                        ("credentials", {"chatwoot_webhook_secret": secret, "chatwoot_api_access_token": "cw-" + token,
@@ -193,3 +195,15 @@ def test_a_second_tenants_data_never_reaches_the_first_tenants_prompts(
     by_token = {c.headers["api_access_token"]: c.body["content"] for c in chatwoot.successful("message", 1004)}
     assert "SEGREDO-RIVAL" not in by_token[shop["token"]]
     assert "SEGREDO-RIVAL" in by_token[rival["token"]]
+
+
+def test_without_an_llm_the_answer_comes_from_retrieval(cloud: Any, chatwoot: ChatwootStub, llm: LlmStub,
+                                                         admin_headers: dict[str, str]) -> None:
+    plain = make_tenant(cloud, admin_headers, llm, chatwoot, "Loja Sem IA", ["Guarda-chuva Amarelo Gigante "
+                        "GC-77, R$ 49,90, à prova de vento"], with_llm=False)
+    before = len(llm.requests)
+    assert say(cloud, plain, 1005, "Vocês vendem guarda-chuva amarelo?").json()["status"] == "queued"
+    assert chatwoot.wait_for(lambda: len(chatwoot.replies(1005)) >= 1, timeout=90)
+    reply = chatwoot.replies(1005)[0]
+    assert "Guarda-chuva Amarelo Gigante GC-77" in reply
+    assert not any("guarda-chuva amarelo?" in p for p in llm.prompts[before:])
