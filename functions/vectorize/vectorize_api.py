@@ -16,6 +16,7 @@ from vectorize_auth import authorize_tenant, require_admin_or_tenant
 
 from chatwoot_ai import aws
 from chatwoot_ai.api import install_error_handlers, json_response, parse_body, require_admin
+from chatwoot_ai.config import get_config_cache, is_config_changed_event
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found
 from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
 from chatwoot_ai.observability import logger
@@ -174,8 +175,6 @@ def delete_collection(name: str) -> Response:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from chatwoot_ai.config import get_config_cache, is_config_changed_event
-
     if is_config_changed_event(event):
         get_config_cache().handle_event(event)
         return {}

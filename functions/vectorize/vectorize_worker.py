@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatwoot_ai import aws
+from chatwoot_ai.config import get_config_cache, is_config_changed_event
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
 from chatwoot_ai.vector.jobs import JobsDal
@@ -67,8 +68,6 @@ def _give_up(record: dict[str, Any], jobs: JobsDal, exc: Exception) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from chatwoot_ai.config import get_config_cache, is_config_changed_event
-
     if is_config_changed_event(event):
         get_config_cache().handle_event(event)
         return {}

@@ -196,3 +196,17 @@ def test_admin_can_search_for_the_viewer(cloud: Any, tenant: dict[str, Any], adm
     response = _post(cloud, "/search", {"tenant_id": tenant["id"], "collection": "products", "query": "sabonete"},
                      admin_headers)
     assert response.status_code == 200 and response.json()["results"][0]["id"] == "3"
+
+
+def test_a_rotated_token_replaces_the_old_one(cloud: Any, tenant: dict[str, Any],
+                                              admin_headers: dict[str, str]) -> None:
+    body = {"tenant_id": tenant["id"], "collection": "products", "query": "protetor"}
+    assert _post(cloud, "/search", body, tenant["headers"]).status_code == 200
+    new_token = secrets.token_urlsafe(24)
+    httpx.put(f"{cloud.url}/configs/{tenant['id']}/default/credentials", headers=admin_headers,
+              json={"vectorize_token": new_token}).raise_for_status()
+    deadline = time.monotonic() + 30
+    while _post(cloud, "/search", body, tenant["headers"]).status_code != 401:  # ConfigChanged reaches the API
+        assert time.monotonic() < deadline, "the old token still works"
+        time.sleep(0.1)
+    assert _post(cloud, "/search", body, {"Authorization": f"Bearer {new_token}"}).status_code == 200
