@@ -53,6 +53,8 @@ def test_oversize_record_is_413_naming_the_field(monkeypatch: pytest.MonkeyPatch
 def test_duplicate_ids_and_empty_requests_are_rejected() -> None:
     assert _error([{"id": 1, "text": "a"}, {"id": "1", "text": "b"}]).field == "records.1.id"
     assert _error([]).status == 422
+    conflict = _error([{"id": 1, "text": "a"}, {"id": 2, "text": "b"}], delete_ids=[2])
+    assert (conflict.code, conflict.field) == ("conflicting_ids", "records.1.id")
 
 
 def test_bad_names_fail_validation() -> None:
@@ -95,7 +97,7 @@ class _Sqs:
     def __init__(self) -> None:
         self.batches: list[list[dict[str, str]]] = []
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:  # noqa: N803
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
         self.batches.append(Entries)
         return {"Successful": [{"Id": e["Id"]} for e in Entries]}
 

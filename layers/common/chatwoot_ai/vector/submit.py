@@ -47,10 +47,15 @@ def validate(request: VectorizeRequest) -> None:
         raise ApiError(413, "too_many_records", f"at most {settings.vectorize_max_records} delete_ids per request",
                        "delete_ids")
     seen: set[str] = set()
+    deleting = set(request.delete_ids)
     for index, record in enumerate(request.records):
         if record.id in seen:
             raise ApiError(422, "duplicate_id", f"record id {record.id!r} appears twice", f"records.{index}.id")
         seen.add(record.id)
+        if record.id in deleting:
+            # Parts run in parallel: "delete 7" and "store 7" in one job would race.
+            raise ApiError(422, "conflicting_ids", f"record id {record.id!r} is also in delete_ids",
+                           f"records.{index}.id")
         if not record.removed and not record.text.strip():
             raise ApiError(422, "empty_text", "text must not be empty (send archived: true to remove a record)",
                            f"records.{index}.text")
