@@ -94,3 +94,14 @@ def test_last_receive_marks_the_records_failed(worker: Any, tenant_id: str, monk
     job = worker._jobs().get(job_id)
     assert (job["status"], job["processed"], job["failed"]) == ("failed", 0, 2)
     assert "qdrant unavailable" in job["errors"][0]["message"]
+
+
+def test_parts_of_a_job_that_could_not_be_queued_whole_store_nothing(worker: Any, tenant_id: str) -> None:
+    from chatwoot_ai.vector import search
+
+    job_id = _job(worker, tenant_id, parts=2, total=2)
+    worker._jobs().set_status(job_id, "failed")
+    worker._jobs().finish_part(job_id, -1, ok=False, error="could not queue the job")
+    body = _part(job_id, tenant_id, 0, [{"id": 1, "text": "Máscara facial de argila verde"}])
+    assert worker.lambda_handler({"Records": [_record(body)]}, _context()) == {"batchItemFailures": []}
+    assert search(tenant_id, "products", "argila verde") == []

@@ -110,3 +110,51 @@ def test_enqueue_groups_at_most_ten_messages_and_240kb() -> None:
     enqueue(sqs, "q", ["x" * 100_000] * 5)
     assert all(sum(len(e["MessageBody"]) for e in b) <= 240_000 for b in sqs.batches)
     assert sum(len(b) for b in sqs.batches) == 5
+
+
+class _Jobs:
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.status: dict[str, str] = {}
+        self.failed_parts: list[tuple[str, int, str | None]] = []
+
+    def create(self, job_id: str, *args: Any, **kwargs: Any) -> None:
+        self.created.append(job_id)
+        self.status[job_id] = "queued"
+
+    def set_status(self, job_id: str, status: str, only_from: tuple[str, ...] = ()) -> None:
+        self.status[job_id] = status
+
+    def finish_part(self, job_id: str, part: int, *, ok: bool, error: str | None = None, **counters: int) -> None:
+        self.failed_parts.append((job_id, part, error))
+
+
+class _BrokenSqs(_Sqs):
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+        if self.batches:
+            raise ConnectionError("sqs unavailable")
+        return super().send_message_batch(QueueUrl, Entries)
+
+
+def test_a_job_that_cannot_be_queued_whole_is_failed_and_reported() -> None:
+    from chatwoot_ai.settings import reset_settings
+    from chatwoot_ai.vector.submit import submit
+
+    jobs = _Jobs()
+    request = _request([{"id": i, "text": "x" * 30_000} for i in range(20)])
+    reset_settings()
+    with pytest.raises(ApiError) as info:
+        submit(request, jobs, _BrokenSqs(), "queue-url")  # type: ignore[arg-type]
+    assert (info.value.status, info.value.code) == (503, "queue_unavailable")
+    job_id = jobs.created[0]
+    # the parts that did go out see a failed job with part -1 and do nothing (vectorize_worker)
+    assert jobs.status[job_id] == "failed" and jobs.failed_parts[0][:2] == (job_id, -1)
+
+
+def test_bad_requests_never_create_a_job() -> None:
+    from chatwoot_ai.vector.submit import submit
+
+    jobs = _Jobs()
+    with pytest.raises(ApiError):
+        submit(_request([{"id": 1, "text": ""}]), jobs, _Sqs(), "queue-url")  # type: ignore[arg-type]
+    assert jobs.created == []
