@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chatwoot_ai.config.service import MAX_ATTEMPTS, ConfigService, backoff, is_cancelled
+from chatwoot_ai.config.service import MAX_ATTEMPTS, WRITE_LOCK, ConfigService, backoff, is_cancelled
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, unauthorized
 from chatwoot_ai.models import Channel, Mapping, check_identifier
 from chatwoot_ai.observability import logger
@@ -119,50 +119,55 @@ class OdooWebhook:
     def _apply(self, delivery: OdooDelivery) -> dict[str, Any]:
         record_id = f"odoo-webhook#{delivery.tenant_id}#{delivery.delivery_id}"
         for attempt in range(MAX_ATTEMPTS):
-            previous = self._previous(record_id)
-            if previous is not None:
-                return {**previous, "duplicate": True}
-            items: list[dict[str, Any]] = []
-            documents = []
-            for config_type, data in delivery.documents.items():
-                try:
-                    doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data)
-                except ApiError as exc:
-                    exc.field = f"documents.{config_type}" + (f".{exc.field}" if exc.field else "")
-                    raise
-                items += doc_items
-                documents.append({"config_type": config_type, "version": result["version"]})
-            updated_at = self.service.now()
-            for index, entry in enumerate(delivery.mappings):
-                mapping = Mapping(tenant_id=delivery.tenant_id, domain=delivery.domain, **entry.model_dump())
-                owner = self.service.mappings.get(mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
-                if owner is not None and owner.tenant_id != delivery.tenant_id:
-                    raise ApiError(403, "forbidden", "this inbox is mapped to another tenant", f"mappings.{index}")
-                put = self.service.mappings.put_item(mapping, updated_at)
-                put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR tenant_id = :tenant"
-                put["Put"]["ExpressionAttributeValues"] = {":tenant": {"S": delivery.tenant_id}}
-                items.append(put)
-            result = {"delivery_id": delivery.delivery_id, "tenant_id": delivery.tenant_id,
-                      "domain": delivery.domain, "documents": documents, "mappings": len(delivery.mappings),
-                      "duplicate": False}
-            items.append({"Put": {
-                "TableName": self.idempotency_table,
-                "Item": {"id": {"S": record_id}, "status": {"S": "COMPLETED"},
-                         "expiration": {"N": str(int(self.clock()) + DELIVERY_TTL_S)},
-                         "data": {"S": json.dumps(result)}},
-                "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
-                "ExpressionAttributeValues": {":now": {"N": str(int(self.clock()))}},
-            }})
             try:
-                self.service.client.transact_write_items(TransactItems=items)
-                logger.info("odoo delivery applied", extra={"tenant_id": delivery.tenant_id,
-                                                            "delivery_id": delivery.delivery_id})
-                return result
+                with WRITE_LOCK:
+                    return self._attempt(delivery, record_id)
             except ClientError as exc:
                 if not is_cancelled(exc):
                     raise
                 backoff(attempt)  # a concurrent write, or the same delivery at the same time: look again
         raise ApiError(409, "conflict", "too many concurrent writes; retry the delivery")
+
+    def _attempt(self, delivery: OdooDelivery, record_id: str) -> dict[str, Any]:
+        """One read-validate-write pass; raises ClientError when the transaction lost a race."""
+        previous = self._previous(record_id)
+        if previous is not None:
+            return {**previous, "duplicate": True}
+        items: list[dict[str, Any]] = []
+        documents = []
+        for config_type, data in delivery.documents.items():
+            try:
+                doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data)
+            except ApiError as exc:
+                exc.field = f"documents.{config_type}" + (f".{exc.field}" if exc.field else "")
+                raise
+            items += doc_items
+            documents.append({"config_type": config_type, "version": result["version"]})
+        updated_at = self.service.now()
+        for index, entry in enumerate(delivery.mappings):
+            mapping = Mapping(tenant_id=delivery.tenant_id, domain=delivery.domain, **entry.model_dump())
+            owner = self.service.mappings.get(mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
+            if owner is not None and owner.tenant_id != delivery.tenant_id:
+                raise ApiError(403, "forbidden", "this inbox is mapped to another tenant", f"mappings.{index}")
+            put = self.service.mappings.put_item(mapping, updated_at)
+            put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR tenant_id = :tenant"
+            put["Put"]["ExpressionAttributeValues"] = {":tenant": {"S": delivery.tenant_id}}
+            items.append(put)
+        result = {"delivery_id": delivery.delivery_id, "tenant_id": delivery.tenant_id,
+                  "domain": delivery.domain, "documents": documents, "mappings": len(delivery.mappings),
+                  "duplicate": False}
+        items.append({"Put": {
+            "TableName": self.idempotency_table,
+            "Item": {"id": {"S": record_id}, "status": {"S": "COMPLETED"},
+                     "expiration": {"N": str(int(self.clock()) + DELIVERY_TTL_S)},
+                     "data": {"S": json.dumps(result)}},
+            "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(int(self.clock()))}},
+        }})
+        self.service.client.transact_write_items(TransactItems=items)
+        logger.info("odoo delivery applied", extra={"tenant_id": delivery.tenant_id,
+                                                    "delivery_id": delivery.delivery_id})
+        return result
 
     def _previous(self, record_id: str) -> dict[str, Any] | None:
         response = self.service.client.get_item(TableName=self.idempotency_table, Key={"id": {"S": record_id}},

@@ -332,3 +332,19 @@ def test_a_snapshot_of_dynamodb_is_what_the_cache_falls_back_to(world: World) ->
     assert cache.config("loja", "varejo").company.name == "Loja Copiada"  # type: ignore[union-attr]
     key = cache.credentials("loja", "varejo").odoo_api_key  # type: ignore[union-attr]
     assert key is not None and key.get_secret_value() == "odoo-key-copiada-4321"
+
+
+def test_the_table_itself_refuses_the_second_of_two_writes_prepared_on_the_same_version(world: World) -> None:
+    """What makes If-Match safe across Lambda instances: the head's condition, not the in-process write lock."""
+    from botocore.exceptions import ClientError
+
+    service = world.service
+    service.put("loja", "default", "config", config_doc("Base"))
+    first, _ = service.prepare("loja", "default", "config", config_doc("Primeiro"), if_match=1)
+    second, _ = service.prepare("loja", "default", "config", config_doc("Segundo"), if_match=1)
+    service.client.transact_write_items(TransactItems=first)
+    with pytest.raises(ClientError) as caught:
+        service.client.transact_write_items(TransactItems=second)
+    assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert service.get("loja", "default", "config")["data"]["company"]["name"] == "Primeiro"
+    assert [v["version"] for v in service.versions("loja", "default", "config")["versions"]] == [2, 1]

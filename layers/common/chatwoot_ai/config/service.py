@@ -8,6 +8,7 @@ with the same If-Match exactly one wins.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +23,12 @@ from chatwoot_ai.models import Mapping
 
 MAX_ATTEMPTS = 10
 MAX_MAPPINGS_PER_PUT = 100
+
+# Writers in one process take turns. Across Lambda instances the transaction conditions are what keeps writes safe;
+# within one process this lock also keeps moto (the local runner serves every function from one process) correct:
+# moto rolls a cancelled transaction back by restoring a copy of the whole table, which loses writes committed
+# meanwhile and detaches the table's stream from its readers. Taking turns, local transactions never race.
+WRITE_LOCK = threading.RLock()
 
 
 def utc_now() -> str:
@@ -91,9 +98,10 @@ class ConfigService:
             if_match: int | None = None) -> dict[str, Any]:
         """Store a new version. Without If-Match, a concurrent write only makes us recompute on the newer head."""
         for attempt in range(MAX_ATTEMPTS):
-            items, result = self.prepare(tenant_id, domain, config_type, data, if_match)
             try:
-                self.client.transact_write_items(TransactItems=items)
+                with WRITE_LOCK:
+                    items, result = self.prepare(tenant_id, domain, config_type, data, if_match)
+                    self.client.transact_write_items(TransactItems=items)
                 return result
             except ClientError as exc:
                 if not is_cancelled(exc):
@@ -134,7 +142,8 @@ class ConfigService:
                                f"mappings.{index}")
             seen.add(key)
         updated_at = self.now()
-        self.client.transact_write_items(TransactItems=[self.mappings.put_item(m, updated_at) for m in mappings])
+        with WRITE_LOCK:
+            self.client.transact_write_items(TransactItems=[self.mappings.put_item(m, updated_at) for m in mappings])
         return {"mappings": [m.model_dump() for m in mappings], "updated_at": updated_at}
 
     def delete_mapping(self, account_id: int, inbox_id: int | None) -> dict[str, Any]:
