@@ -1,0 +1,34 @@
+"""Fixtures of the reliability suite: the session stack (tests/conftest.py) with a short debounce, and stubs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.chatwoot_stub import ChatwootStub
+
+
+def reset_layer() -> None:
+    from chatwoot_ai import aws
+    from chatwoot_ai.settings import reset_settings
+
+    reset_settings()
+    aws.reset_clients()
+
+
+@pytest.fixture
+def short_debounce(cloud: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The debounce (2 s per job) only delays each job; at 2 cores and 20 worker threads it would turn a load test
+    into a wait. 0.1 s keeps its code path and keeps the run short. Restored afterwards."""
+    monkeypatch.setenv("CONVERSATION_DEBOUNCE_S", "0.1")
+    monkeypatch.setenv("CONVERSATION_DEBOUNCE_MAX_S", "1")
+    reset_layer()
+    yield
+    monkeypatch.undo()
+    reset_layer()
+
+
+@pytest.fixture
+def chatwoot() -> Iterator[ChatwootStub]:
+    with ChatwootStub() as stub:
+        yield stub
