@@ -10,7 +10,7 @@ import boto3
 import httpx
 import pytest
 
-CONFIG = {
+CONFIG: dict[str, Any] = {
     "company": {"name": "Loja Exemplo", "language": "pt-BR", "timezone": "America/Sao_Paulo"},
     "assistant": {"name": "Ana", "greeting": "Olá! Sou a Ana.", "style": "friendly", "emoji_usage": "moderate"},
     "enabled": True,

@@ -42,7 +42,7 @@ class Events:
         self.calls += 1
         if self.raise_on_call == self.calls:
             raise ConnectionError("events endpoint unreachable")
-        results = []
+        results: list[dict[str, Any]] = []
         for _entry in Entries:
             index = len(self.sent) + len(results)
             results.append({"ErrorCode": "InternalFailure", "ErrorMessage": "x"} if index in self.fail_on
