@@ -176,6 +176,8 @@ def test_credentials_come_decrypted_as_secret_strings_and_are_encrypted_at_rest(
     assert credentials is not None and credentials.chatwoot_webhook_secret is not None
     assert credentials.chatwoot_webhook_secret.get_secret_value() == "segredo-do-webhook-123"
     assert "segredo-do-webhook-123" not in repr(credentials)
+    assert "tok-999-abc" not in repr(credentials) and "tok-999-abc" not in str(credentials.model_dump())
+    assert credentials.custom_token.get_secret_value() == "tok-999-abc"  # type: ignore[attr-defined]
 
     raw = world.dynamodb.client.scan(TableName=world.configs_table)["Items"]
     assert len(raw) == 2 and all("secret" in item and "data" not in item for item in raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 Channel = Literal["whatsapp", "instagram", "web_widget", "email", "api"]
 CHANNELS: tuple[str, ...] = ("whatsapp", "instagram", "web_widget", "email", "api")
@@ -152,6 +152,17 @@ class Credentials(BaseModel):
     odoo_api_key: SecretStr | None = None
     llm_api_key: SecretStr | None = None
     vectorize_token: SecretStr | None = None
+    # Signs POST /odoo-webhook deliveries (docs/config.md).
+    odoo_webhook_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _hide_extra(self) -> Credentials:
+        """Keys beyond the named ones are secrets too: keep them as SecretStr so they never print either."""
+        extra = self.__pydantic_extra__ or {}
+        for key, value in extra.items():
+            if isinstance(value, str):
+                extra[key] = SecretStr(value)
+        return self
 
 
 def mask_secret(value: str | None) -> str | None:
