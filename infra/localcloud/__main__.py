@@ -39,12 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         cloud.stop()
         return 1
     if not args.no_seed:
-        try:
-            from localcloud.seed import seed_demo
+        from localcloud.seed import seed_demo
 
+        try:
             print(seed_demo(cloud), flush=True)
-        except ImportError:
-            pass
+        except Exception as exc:  # the stack is still useful without the demo tenant
+            print(f"warning: the demo tenant could not be loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
     print(
         "\n".join([
             "",

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
@@ -107,6 +108,7 @@ class LocalCloud:
         self.gateway: Gateway | None = None
         self._stop = threading.Event()
         self._server_thread: threading.Thread | None = None
+        self._on_stop: list[Callable[[], object]] = []
 
     @property
     def url(self) -> str:
@@ -206,8 +208,15 @@ class LocalCloud:
                 s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(),
                               ContentType=mimetypes.guess_type(key)[0] or "application/octet-stream")
 
+    def on_stop(self, callback: Callable[[], object]) -> None:
+        """Run `callback` when the stack stops (demo doubles, temp files)."""
+        self._on_stop.append(callback)
+
     def stop(self) -> None:
         self._stop.set()
+        for callback in reversed(self._on_stop):
+            callback()
+        self._on_stop.clear()
         if self.gateway:
             self.gateway.ready = False
         if self.server:
