@@ -9,8 +9,8 @@ import socket
 import sys
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler

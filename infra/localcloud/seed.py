@@ -12,7 +12,6 @@ import secrets
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -95,8 +94,9 @@ def seed_demo(cloud: Any) -> str:
             "chatwoot_account_id": DEMO_ACCOUNT, "chatwoot_inbox_id": None, "tenant_id": DEMO_TENANT,
             "domain": DEMO_DOMAIN, "channel": None}]}).raise_for_status()
         jobs = []
+        bearer = {"Authorization": f"Bearer {creds['vectorize_token']}"}
         for collection, records in corpus().items():
-            response = http.post(f"{cloud.url}/vectorize", headers={"Authorization": f"Bearer {creds['vectorize_token']}"},
+            response = http.post(f"{cloud.url}/vectorize", headers=bearer,
                                  json={"tenant_id": DEMO_TENANT, "collection": collection, "records": records})
             response.raise_for_status()
             jobs.append(f"{collection}={response.json()['job_id']}")
