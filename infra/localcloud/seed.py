@@ -72,7 +72,13 @@ def seed_demo(cloud: Any) -> str:
     chatwoot = ChatwootStub().start()
     stop = threading.Event()
     threading.Thread(target=_print_replies, args=(chatwoot, stop), name="demo-chatwoot", daemon=True).start()
-    cloud.on_stop(lambda: (stop.set(), chatwoot.stop(), odoo.stop()))
+
+    def _stop_demo() -> None:
+        stop.set()
+        chatwoot.stop()
+        odoo.stop()
+
+    cloud.on_stop(_stop_demo)
 
     secrets_file = cloud.data_dir / "demo-credentials.json"
     creds = json.loads(secrets_file.read_text()) if secrets_file.is_file() else {
