@@ -33,6 +33,7 @@ def test_sign_in_refuses_a_wrong_key_then_lists_tenants_with_their_inboxes(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not accepted")
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()  # nothing to reach before signing in
 
     page.get_by_label("Admin key").fill(admin_key)
     page.get_by_role("button", name="Sign in").click()
