@@ -1155,7 +1155,8 @@ function renderVectorize(body, fixedTenant) {
     }
   };
 
-  api.collections(fixedTenant).then((data) => {
+  // Point counts are the chosen tenant's when there is one (the API filters by tenant_id), else every tenant's.
+  const drawCollections = () => api.collections(currentTenant() || null).then((data) => {
     const collections = normalizeCollections(data);
     fill(collectionsHost, table(t("vec.collections"), [t("vec.col.name"), t("vec.col.points")],
       collections.map((c) => [h("code", {}, c.name), pointsOf(c)]), { empty: t("vec.collections.empty") }));
@@ -1163,12 +1164,16 @@ function renderVectorize(body, fixedTenant) {
     const chosen = collectionSelect.value;
     fill(collectionSelect, ...names.map((n) => h("option", { value: n, selected: n === chosen }, n)));
   }).catch((err) => fill(collectionsHost, problem(err)));
+  drawCollections();
 
   if (tenantSelect) {
     loadTenants().then((tenants) => {
       for (const id of [...new Set(tenants.map((x) => x.tenant_id))]) tenantSelect.append(h("option", { value: id }, id));
     }).catch(() => {});
-    tenantSelect.addEventListener("change", drawJobs);
+    tenantSelect.addEventListener("change", () => {
+      drawJobs();
+      drawCollections();
+    });
   }
 
   const searchButton = h("button", { type: "submit", class: "primary" }, t("vec.search.go"));
@@ -1211,7 +1216,7 @@ function renderVectorize(body, fixedTenant) {
       h("h2", { id: "vec-collections" }, t("vec.collections")), collectionsHost),
     h("section", { class: "section", "aria-labelledby": "vec-jobs" },
       h("div", { class: "page-head" }, h("h2", { id: "vec-jobs" }, t("vec.jobs")),
-        h("button", { type: "button", onclick: drawJobs }, t("common.refresh"))),
+        h("button", { type: "button", onclick: () => { drawJobs(); drawCollections(); } }, t("common.refresh"))),
       jobsHost),
     searchForm,
     resultsHost);
