@@ -13,6 +13,7 @@ These classes are internal: the allow-list lives in client.py, which is the only
 from __future__ import annotations
 
 import http.client
+import re
 import xmlrpc.client
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -87,6 +88,21 @@ class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
         return conn
 
 
+# Characters XML 1.0 cannot carry (controls, lone surrogates): xmlrpc.client sends them as they are and Odoo's
+# parser rejects the whole request, so a customer's stray control character would become a 502.
+_XML_INVALID = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _XML_INVALID.sub("", value)
+    if isinstance(value, list | tuple):
+        return [_xml_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _xml_safe(v) for k, v in value.items()}
+    return value
+
+
 class XmlRpcConnection:
     protocol = "xmlrpc"
 
@@ -106,6 +122,8 @@ class XmlRpcConnection:
             return call()
         except xmlrpc.client.Fault as fault:
             raise odoo_fault(fault_message(str(fault.faultString)), code=fault.faultCode) from None
+        except OverflowError:  # raised while encoding, before anything is sent: the caller's number, not Odoo
+            raise ApiError(422, "validation_error", "a number is larger than Odoo accepts (32-bit integer)") from None
         except TimeoutError:
             self.broken = True
             raise odoo_timeout(self.target.timeout_s) from None
@@ -134,6 +152,7 @@ class XmlRpcConnection:
     def execute(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], timeout_s: float) -> Any:
         uid = self.uid(timeout_s)
         t = self.target
+        args, kwargs = _xml_safe(args), _xml_safe(kwargs)
         try:
             return self._guard(
                 lambda: self._object.execute_kw(t.db, uid, t.api_key, model, method, args, kwargs), timeout_s)
