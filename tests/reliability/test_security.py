@@ -200,9 +200,8 @@ def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: O
                               mcp_available=lambda _config: True)
         cache = get_config_cache()
         deadline = time.monotonic() + 10
-        while (cache.config(tenant_id) is None or cache.config(tenant_id).llm is None) \
-                and time.monotonic() < deadline:  # type: ignore[union-attr]
-            time.sleep(0.1)
+        while getattr(cache.config(tenant_id), "llm", None) is None and time.monotonic() < deadline:
+            time.sleep(0.1)  # the ConfigChanged event reaches this process's cache
         config = cache.config(tenant_id)
         assert config is not None and config.llm is not None
         odoo.reset_counters()
