@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -13,6 +14,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("LOG_LEVEL", "ERROR")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+# boto3's pool holds 10 connections; the load benchmark's 16 threads make urllib3 warn on every extra one.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 class BenchContext:

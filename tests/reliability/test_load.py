@@ -1,8 +1,11 @@
-"""Load: 2,000 signed webhooks at concurrency 16 through the local runner, four tenants, ~15 % duplicates.
+"""Load: signed webhooks at concurrency 16 through the local runner, four tenants, ~15 % duplicates.
 
 Asserts correctness only (bench/bench_load.py reports the latencies): no 5xx, every request answered, and once the
 queue drains every customer message got exactly one handoff message, one private note and one toggle_status — none
 lost, none doubled. What was lost: nothing.
+
+`make test` sends 500 requests (about 100 s here: the client, the runner, every handler and moto share one process and
+its GIL); `LOAD_REQUESTS=2000` runs the issue's full size (about 6-7 min here). `make bench` runs 1,000.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from support.chatwoot_stub import ChatwootStub
 
 pytestmark = [pytest.mark.slow]
 
-TOTAL = int(os.environ.get("LOAD_REQUESTS", "2000"))
+TOTAL = int(os.environ.get("LOAD_REQUESTS", "500"))
 
 
-def test_two_thousand_webhooks_lose_nothing_and_double_nothing(cloud: Any, chatwoot: ChatwootStub,
+def test_webhooks_under_load_lose_nothing_and_double_nothing(cloud: Any, chatwoot: ChatwootStub,
                                                               short_debounce: None) -> None:
     result, tenants, requests, unique = run_load(cloud, chatwoot, total=TOTAL, tenants=4, concurrency=16)
 
