@@ -1,6 +1,7 @@
 """Runs every `bench/bench_*.py` module's `run(ctx) -> list[Figure]` and writes the results.
 
-`python -m bench [name ...]` runs only the named modules (e.g. `config`, `vectorize`).
+`python -m bench [name ...]` runs only the named modules (e.g. `config`, `vectorize`) and replaces only their figures
+in the results.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def write_markdown(figures: list[Figure], errors: dict[str, str], meta: dict[str
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {meta['date']} on {meta['machine']} by `make bench` ({meta['duration_s']} s).",
+        f"Measured {meta['date']} on {meta['machine']} by `make bench` ({meta['duration_s']} s)."
+        + (f" Measured again with `python -m bench`: {meta['remeasured']}." if meta.get("remeasured") else ""),
         "",
         "| area | figure | value | unit | compared with | baseline | ratio | target | met |",
         "|---|---|---:|---|---|---:|---:|---|---|",
@@ -61,6 +63,25 @@ def write_markdown(figures: list[Figure], errors: dict[str, str], meta: dict[str
         lines += ["", "Benchmarks that failed to run:", ""]
         lines += [f"- `{name}`: {message}" for name, message in errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def _merge_previous(names: list[str], figures: list[Figure],
+                    errors: dict[str, str]) -> tuple[list[Figure], dict[str, str]]:
+    """A partial run (`python -m bench load`) replaces only its own areas in the previous results."""
+    if not RESULTS_JSON.is_file():
+        return figures, errors
+    areas = {n.removeprefix("bench_") for n in names}
+    try:
+        previous = json.loads(RESULTS_JSON.read_text())
+        kept = [Figure(**{k: v for k, v in f.items() if k != "ratio"}) for f in previous.get("figures", [])
+                if f.get("area") not in areas]
+        kept_errors = {k: v for k, v in (previous.get("errors") or {}).items() if k not in names}
+    except (ValueError, TypeError):
+        return figures, errors
+    order = [str(f.get("area")) for f in previous.get("figures", [])] + [f.area for f in figures]
+    rank = {area: order.index(area) for area in order}
+    merged = sorted(kept + figures, key=lambda f: (f.area == "load", rank[f.area]))
+    return merged, {**kept_errors, **errors}
 
 
 def main(argv: list[str]) -> int:
@@ -87,11 +108,21 @@ def main(argv: list[str]) -> int:
             except Exception as exc:  # one broken benchmark must not hide the others
                 traceback.print_exc()
                 errors[name] = f"{type(exc).__name__}: {exc}"
+    if wanted:
+        figures, errors = _merge_previous(names, figures, errors)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         "duration_s": round(time.perf_counter() - started, 1),
     }
+    if wanted and RESULTS_JSON.is_file():  # keep the full run's date and duration; say what was measured again
+        try:
+            previous_meta = json.loads(RESULTS_JSON.read_text()).get("meta") or {}
+        except ValueError:
+            previous_meta = {}
+        if previous_meta.get("date"):
+            meta = {**previous_meta, "remeasured": f"{', '.join(n.removeprefix('bench_') for n in names)} "
+                                                  f"at {meta['date']} ({meta['duration_s']} s)"}
     RESULTS_JSON.write_text(json.dumps({"meta": meta, "figures": [f.as_dict() for f in figures],
                                         "errors": errors}, indent=2, ensure_ascii=False) + "\n")
     table = write_markdown(figures, errors, meta)
