@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     print("stopping ...", flush=True)
     cloud.stop()
     print("stopped.", flush=True)
-    return 0
+    sys.stderr.flush()
+    # Native threads of the libraries (onnxruntime's pool) must not race the interpreter's teardown: a C++ thread
+    # alive at exit aborts the process. Everything is stopped and flushed, so leave without the teardown.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -251,18 +251,20 @@ class LocalCloud:
         """Run `callback` when the stack stops (demo doubles, temp files)."""
         self._on_stop.append(callback)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 30.0) -> None:
+        deadline = time.monotonic() + grace_s
         self._stop.set()
-        for callback in reversed(self._on_stop):
-            callback()
-        self._on_stop.clear()
         if self.gateway:
             self.gateway.ready = False
         if self.server:
             self.server.shutdown()
             self.server.server_close()
         for source in self.sources:
-            source.join(timeout=5)
+            # An invocation in flight finishes, as Lambda lets it; a stuck one is abandoned after the grace period.
+            source.join(timeout=max(0.1, deadline - time.monotonic()))
+        for callback in reversed(self._on_stop):
+            callback()
+        self._on_stop.clear()
         if self.moto is not None:
             self.moto.stop()
             self.moto = None

@@ -16,7 +16,8 @@ from chatwoot_ai.settings import get_settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, str | None], Any] = {}
-_BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10)
+_BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
+                      max_pool_connections=32)
 
 
 def _key(kind: str, service: str) -> tuple[str, str, str | None]:
