@@ -7,9 +7,10 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chatwoot_ai.errors import ApiError, bad_request, unauthorized
+from chatwoot_ai.errors import bad_request, unauthorized
 from chatwoot_ai.models import OdooSettings, check_identifier
 from chatwoot_ai.odoo import OdooClient, OdooOperations, OdooTarget
+from chatwoot_ai.odoo.tenant import odoo_target, tenant_odoo
 from chatwoot_ai.settings import get_settings
 
 # API Gateway gives up on an integration after 30 s: answer our own 504 before that, whatever the tenant asked for.
@@ -67,22 +68,6 @@ def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
     except ValueError as exc:
         raise bad_request(str(exc), "X-Tenant-Id" if "Tenant" in str(exc) else "X-Domain") from None
 
-    from chatwoot_ai.config import get_config_cache  # the config issue's cache (memory -> DynamoDB -> files)
-
-    cache = get_config_cache()
-    config = cache.config(tenant_id, domain=domain)
-    if config is None:
-        raise ApiError(404, "tenant_not_found", f"tenant {tenant_id!r} (domain {domain!r}) has no config",
-                       "X-Tenant-Id")
-    if config.odoo is None:
-        raise ApiError(409, "odoo_not_configured", f"tenant {tenant_id!r} has no odoo section in its config",
-                       "odoo")
-    credentials = cache.credentials(tenant_id, domain=domain)
-    api_key = credentials.odoo_api_key if credentials is not None else None
-    if api_key is None or not api_key.get_secret_value():
-        raise ApiError(409, "odoo_not_configured", f"tenant {tenant_id!r} has no odoo_api_key in its credentials",
-                       "odoo_api_key")
-    odoo = config.odoo
-    target = OdooTarget(url=odoo.url, db=odoo.db, username=odoo.username, api_key=api_key.get_secret_value(),
-                        protocol=odoo.protocol, timeout_s=min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
+    odoo, api_key = tenant_odoo(tenant_id, domain, "X-Tenant-Id")
+    target = odoo_target(odoo, api_key, min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
     return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)

@@ -56,24 +56,11 @@ def product_record(row: dict[str, Any]) -> VectorRecord:
 
 def _odoo_client(tenant_id: str, domain: str) -> Any:
     """The tenant's Odoo client from its config (`odoo`) and credentials (`odoo_api_key`); 409 when missing."""
-    from chatwoot_ai.config import get_config_cache
-    from chatwoot_ai.odoo import OdooClient, OdooTarget
+    from chatwoot_ai.odoo import OdooClient
+    from chatwoot_ai.odoo.tenant import odoo_target, tenant_odoo
 
-    cache = get_config_cache()
-    config = cache.config(tenant_id, domain=domain)
-    if config is None:
-        raise ApiError(404, "tenant_not_found", f"tenant {tenant_id!r} (domain {domain!r}) has no config",
-                       "tenant_id")
-    if config.odoo is None:
-        raise ApiError(409, "odoo_not_configured", f"tenant {tenant_id!r} has no odoo section in its config", "odoo")
-    credentials = cache.credentials(tenant_id, domain=domain)
-    api_key = credentials.odoo_api_key if credentials is not None else None
-    if api_key is None or not api_key.get_secret_value():
-        raise ApiError(409, "odoo_not_configured", f"tenant {tenant_id!r} has no odoo_api_key in its credentials",
-                       "odoo_api_key")
-    odoo = config.odoo
-    target = OdooTarget(url=odoo.url, db=odoo.db, username=odoo.username, api_key=api_key.get_secret_value(),
-                        protocol=odoo.protocol, timeout_s=max(odoo.timeout_s, MAX_SYNC_S))
+    odoo, api_key = tenant_odoo(tenant_id, domain, "tenant_id")
+    target = odoo_target(odoo, api_key, max(odoo.timeout_s, MAX_SYNC_S))
     return OdooClient(target)
 
 
