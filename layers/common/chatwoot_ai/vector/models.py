@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from chatwoot_ai.models import check_identifier
 
@@ -20,6 +20,11 @@ def check_collection(value: str) -> str:
     if not _COLLECTION.match(value):
         raise ValueError("collection must be 1-63 lower-case letters, digits and '_', starting with a letter")
     return value
+
+
+TenantId = Annotated[str, AfterValidator(lambda value: check_identifier(value, "tenant_id"))]
+DomainName = Annotated[str, AfterValidator(lambda value: check_identifier(value, "domain"))]
+CollectionName = Annotated[str, AfterValidator(check_collection)]
 
 
 def record_id_str(value: Any) -> str:
@@ -55,20 +60,10 @@ class VectorRecord(BaseModel):
 class VectorizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: str
-    collection: str
+    tenant_id: TenantId
+    collection: CollectionName
     records: list[VectorRecord] = Field(default_factory=list)
     delete_ids: list[str] = Field(default_factory=list)
-
-    @field_validator("tenant_id")
-    @classmethod
-    def _tenant(cls, value: str) -> str:
-        return check_identifier(value, "tenant_id")
-
-    @field_validator("collection")
-    @classmethod
-    def _collection(cls, value: str) -> str:
-        return check_collection(value)
 
     @field_validator("delete_ids", mode="before")
     @classmethod
@@ -83,19 +78,9 @@ class SyncRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: str
-    collection: str = "products"
-    domain: str = "default"
-
-    @field_validator("tenant_id", "domain")
-    @classmethod
-    def _ids(cls, value: str) -> str:
-        return check_identifier(value, "tenant_id")
-
-    @field_validator("collection")
-    @classmethod
-    def _collection(cls, value: str) -> str:
-        return check_collection(value)
+    tenant_id: TenantId
+    collection: CollectionName = "products"
+    domain: DomainName = "default"
 
 
 MetadataValue = str | int | float | bool
@@ -104,23 +89,13 @@ MetadataValue = str | int | float | bool
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: str
-    collection: str
+    tenant_id: TenantId
+    collection: CollectionName
     query: str = Field(min_length=1, max_length=2000)
     limit: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = "hybrid"
     # Equality on the records' metadata (a list means any of). The tenant condition is added by us, always.
     filter: dict[str, MetadataValue | list[MetadataValue]] = Field(default_factory=dict)
-
-    @field_validator("tenant_id")
-    @classmethod
-    def _tenant(cls, value: str) -> str:
-        return check_identifier(value, "tenant_id")
-
-    @field_validator("collection")
-    @classmethod
-    def _collection(cls, value: str) -> str:
-        return check_collection(value)
 
     @field_validator("query")
     @classmethod
@@ -150,12 +125,7 @@ class SearchHit(BaseModel):
 class CollectionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_collection(value)
+    name: CollectionName
 
 
 class VectorizeMessage(BaseModel):
