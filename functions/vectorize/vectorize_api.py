@@ -6,7 +6,6 @@ POST /search, GET|POST /collections, DELETE /collections/{name}. See docs/vector
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -15,7 +14,7 @@ from pydantic import ValidationError
 from vectorize_auth import authorize_tenant, require_admin_or_tenant
 
 from chatwoot_ai import aws
-from chatwoot_ai.api import install_error_handlers, json_response, parse_body, require_admin
+from chatwoot_ai.api import install_error_handlers, json_response, parse_body, read_json, require_admin
 from chatwoot_ai.config import get_config_cache, is_config_changed_event
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found
 from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
@@ -34,13 +33,7 @@ def _jobs() -> JobsDal:
 
 
 def _raw_json() -> dict[str, Any]:
-    raw = app.current_event.decoded_body
-    if not raw:
-        raise bad_request("request body is required", code="missing_body")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
+    data = read_json(app)
     if not isinstance(data, dict):
         raise bad_request("body must be a JSON object", code="invalid_json")
     return data

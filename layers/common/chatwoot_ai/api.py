@@ -49,15 +49,20 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
         return Response(status_code=500, content_type=content_types.APPLICATION_JSON, body=error_json(err))
 
 
-def parse_body(app: APIGatewayHttpResolver, model: type[ModelT]) -> ModelT:
-    """The request body as `model`, or a 400/422 naming what is wrong."""
+def read_json(app: APIGatewayHttpResolver) -> Any:
+    """The request body parsed as JSON, or a 400 saying it is missing or not JSON."""
     raw = app.current_event.decoded_body
     if not raw:
         raise bad_request("request body is required", code="missing_body")
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
+
+
+def parse_body(app: APIGatewayHttpResolver, model: type[ModelT]) -> ModelT:
+    """The request body as `model`, or a 400/422 naming what is wrong."""
+    data = read_json(app)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
