@@ -18,6 +18,22 @@ export class ApiError extends Error {
   }
 }
 
+// A 404 that means "no such document" (not a missing endpoint): the views show an empty state instead.
+const isMissing = (err) => err instanceof ApiError && err.status === 404 && !err.unavailable;
+
+// Someone saved the document after the version sent in If-Match.
+export const isStale = (err) => err instanceof ApiError && err.status === 412;
+
+// The promise's value, or `fallback` when the document does not exist.
+export async function unlessMissing(promise, fallback = null) {
+  try {
+    return await promise;
+  } catch (err) {
+    if (isMissing(err)) return fallback;
+    throw err;
+  }
+}
+
 export function defaultApiUrl() {
   const configured = (window.VIEWER_CONFIG && window.VIEWER_CONFIG.apiUrl) || "";
   if (configured) return configured.replace(/\/+$/, "");
