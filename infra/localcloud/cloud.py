@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
-from localcloud.lambdas import CODE_PATHS, LocalFunction
+from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
 from localcloud.provision import Stack, provision
+from localcloud.qdrant_share import QdrantShare
 from localcloud.sources import Source, build_sources
 from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
 
-# Per-function variables that must not leak into the shared process (the runner hosts every function in one).
+# Per-function variables that must not leak into the runner's own process (functions run in processes of their own).
 _PROCESS_PRIVATE = {"HOME"}
 
 
@@ -66,12 +67,34 @@ def _partition_queries() -> None:
     Table._localcloud_partition_queries = True  # type: ignore[attr-defined]
 
 
+def _serialise_dynamodb() -> None:
+    """moto applies a TransactWriteItems by deep-copying each table it touches and, when a condition fails, putting
+    the copy back: a write another request made in between is lost, and a copy taken while another request writes
+    can fail outright. Function processes now call DynamoDB at the same time (each its own client), so moto serves
+    one DynamoDB request at a time, as the real service's per-item atomicity never shows such effects. Applied once
+    per process."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler, "_localcloud_serialised", False):
+        return
+    lock = threading.RLock()
+    call_action = DynamoHandler.call_action
+
+    def serialised(self: Any) -> Any:
+        with lock:
+            return call_action(self)
+
+    DynamoHandler.call_action = serialised  # type: ignore[method-assign]
+    DynamoHandler._localcloud_serialised = True  # type: ignore[attr-defined]
+
+
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
     import logging
 
     from moto.server import ThreadedMotoServer
 
     _partition_queries()
+    _serialise_dynamodb()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
 
@@ -148,6 +171,9 @@ class LocalCloud:
         self._stop = threading.Event()
         self._server_thread: threading.Thread | None = None
         self._on_stop: list[Callable[[], object]] = []
+        self.qdrant_share: QdrantShare | None = None
+        self.log_listeners: list[Callable[[str, str], object]] = []  # (function logical id, line)
+        self.echo_logs = True
 
     @property
     def url(self) -> str:
@@ -161,6 +187,24 @@ class LocalCloud:
 
     def function(self, logical_id: str) -> LocalFunction:
         return self.functions[logical_id]
+
+    def in_process(self, logical_id: str) -> InProcessFunction:
+        """The function's handler in this process (tests that patch its module state); no isolation."""
+        return InProcessFunction(self.functions[logical_id].spec, self.region)
+
+    def _log(self, function: str, line: str) -> None:
+        """Function processes' output: to this process's stdout (the `make run` terminal), and to listeners."""
+        for listener in list(self.log_listeners):
+            listener(function, line)
+        if self.echo_logs:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def update_environment(self, changes: dict[str, str | None], *logical_ids: str) -> None:
+        """Changes functions' variables as UpdateFunctionConfiguration does (every function when none is named):
+        their next invocations run in new environments."""
+        for logical_id in logical_ids or tuple(self.functions):
+            self.functions[logical_id].update_environment(changes)
 
     def start(self) -> LocalCloud:
         started = time.perf_counter()
@@ -181,11 +225,18 @@ class LocalCloud:
             for code_dir in spec.code_dirs:
                 if str(code_dir) not in sys.path:
                     sys.path.insert(0, str(code_dir))
-        self._apply_environment(specs)
+        local_env = self._apply_environment(specs)
         _reset_shared_caches()
+        if not os.environ.get("QDRANT_URL"):
+            from chatwoot_ai.vector.store import get_store
+
+            self.qdrant_share = QdrantShare(get_store)
+            local_env.update(self.qdrant_share.environment())
         routes: list[Route] = []
         for spec in specs:
-            local = LocalFunction(spec, self.region)
+            function_env = {k: str(v) for k, v in self.stack.resolver.resolve(spec.environment).items()}
+            local = LocalFunction(spec, self.region, {**function_env, **local_env})
+            local.log_sinks.append(self._log)
             self.functions[spec.logical_id] = local
             for event in spec.events.values():
                 if event.get("Type") == "HttpApi":
@@ -211,7 +262,9 @@ class LocalCloud:
         self.gateway.ready = True
         return self
 
-    def _apply_environment(self, specs: list[FunctionSpec]) -> None:
+    def _apply_environment(self, specs: list[FunctionSpec]) -> dict[str, str]:
+        """Sets the functions' variables in this process too (tests call handlers in-process) and returns the local
+        overrides every function process gets on top of its own template variables."""
         assert self.stack is not None
         merged: dict[str, str] = {}
         for spec in specs:
@@ -220,17 +273,19 @@ class LocalCloud:
                     continue
                 merged.setdefault(key, str(value))
         qdrant_dir = self.data_dir / "qdrant"
-        merged.update({
+        local = {
             "QDRANT_PATH": os.environ.get("QDRANT_PATH", str(qdrant_dir)),
             "CONFIG_FALLBACK_DIR": os.environ.get("CONFIG_FALLBACK_DIR", str(self.data_dir / "fallback")),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
-        })
+        }
         if os.environ.get("QDRANT_URL"):
-            merged["QDRANT_URL"] = os.environ["QDRANT_URL"]
-        merged.update(self.extra_env)
+            local["QDRANT_URL"] = os.environ["QDRANT_URL"]
+        local.update(self.extra_env)
+        merged.update(local)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(merged)
+        return local
 
     def _publish_viewer(self) -> None:
         """Uploads viewer_static/ to the template's website bucket, as a deploy would."""
@@ -262,6 +317,11 @@ class LocalCloud:
         for source in self.sources:
             # An invocation in flight finishes, as Lambda lets it; a stuck one is abandoned after the grace period.
             source.join(timeout=max(0.1, deadline - time.monotonic()))
+        for function in self.functions.values():
+            function.close()
+        if self.qdrant_share is not None:
+            self.qdrant_share.stop()
+            self.qdrant_share = None
         for callback in reversed(self._on_stop):
             callback()
         self._on_stop.clear()

@@ -130,6 +130,7 @@ class FunctionSpec:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     package_type: str = "Zip"
     code_dirs: list[Path] = field(default_factory=list)  # what Lambda would have in /var/task and /opt/python
+    reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: the most environments at once
 
 
 def _code_dirs(template: dict[str, Any], resource: dict[str, Any], base: Path) -> list[Path]:
@@ -169,6 +170,12 @@ def functions(template: dict[str, Any], base: Path = TEMPLATE_PATH.parent) -> li
                 events=props.get("Events", {}) or {},
                 package_type=package_type,
                 code_dirs=_code_dirs(template, resource, base),
+                reserved_concurrency=_int_or_none(props.get("ReservedConcurrentExecutions")),
             )
         )
     return specs
+
+
+def _int_or_none(value: Any) -> int | None:
+    """A literal number; anything else (absent, or an intrinsic the runner does not resolve here) is no limit."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

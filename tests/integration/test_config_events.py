@@ -12,8 +12,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-
-from chatwoot_ai.config import get_config_cache
+from support.webhook_fixtures import incoming, signed
 
 WAIT_S = 15.0
 
@@ -78,25 +77,47 @@ def test_each_committed_change_is_announced_once(api: httpx.Client, tenant_id: s
         {"kind": "mapping", "chatwoot_account_id": account, "chatwoot_inbox_id": 2}] * 2
 
 
+@pytest.fixture
+def receiver_without_staleness(cloud: Any) -> Iterator[None]:
+    """The receiver's cached entries never go stale by time: only a ConfigChanged event can refresh them."""
+    function = cloud.function("WebhookReceiverFunction")
+    saved = function.environment().get("CONFIG_MAX_STALENESS_S")
+    cloud.update_environment({"CONFIG_MAX_STALENESS_S": "3600"}, "WebhookReceiverFunction")
+    yield
+    cloud.update_environment({"CONFIG_MAX_STALENESS_S": saved}, "WebhookReceiverFunction")
+
+
 def test_the_functions_cache_applies_the_event_without_waiting_for_staleness(
-        api: httpx.Client, tenant_id: str) -> None:
-    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Antes"}})
+        cloud: Any, api: httpx.Client, tenant_id: str, receiver_without_staleness: None) -> None:
+    """Seen from outside the receiver's process: which secret it checks signatures with, and which accounts it
+    knows, change within moments of the write although its entries could stay fresh for an hour."""
     account = 800_000 + int(tenant_id[-5:], 16) % 90_000
+    # Disabled: a delivery is verified with the tenant's secret, then ignored (nothing is queued or answered).
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Antes"}, "enabled": False})
+    api.put(f"/configs/{tenant_id}/default/credentials", json={"chatwoot_webhook_secret": "segredo-antes"})
     api.put("/mapping", json={"mappings": [{"chatwoot_account_id": account, "tenant_id": tenant_id}]})
-    cache = get_config_cache()  # the one every function of the local stack shares (one process)
-    saved = cache.max_staleness_s, cache.negative_ttl_s
-    cache.max_staleness_s = cache.negative_ttl_s = 3600.0  # only an event can refresh now
-    try:
-        assert cache.config(tenant_id).company.name == "Antes"  # type: ignore[union-attr]
-        assert cache.resolve(account, 5).tenant_id == tenant_id  # type: ignore[union-attr]
-        api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Depois"}})
-        api.delete(f"/mapping/{account}/null")
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            if cache.config(tenant_id).company.name == "Depois" and cache.resolve(account, 5) is None:  # type: ignore[union-attr]
-                break
-            time.sleep(0.02)
-        assert cache.config(tenant_id).company.name == "Depois"  # type: ignore[union-attr]
-        assert cache.resolve(account, 5) is None
-    finally:
-        cache.max_staleness_s, cache.negative_ttl_s = saved
+
+    def deliver(secret: str) -> tuple[int, str]:
+        raw, headers = signed(incoming(account, 5, 77, next(_ids), "oi"), secret)
+        response = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
+        return response.status_code, response.json().get("reason", "")
+
+    assert deliver("segredo-antes")[0] == 200  # the receiver has the tenant in memory now
+    assert deliver("segredo-depois")[0] == 401
+    api.put(f"/configs/{tenant_id}/default/credentials", json={"chatwoot_webhook_secret": "segredo-depois"})
+    assert _eventually(lambda: deliver("segredo-depois")[0] == 200)
+    assert deliver("segredo-antes")[0] == 401
+    api.delete(f"/mapping/{account}/null")
+    assert _eventually(lambda: deliver("segredo-depois") == (200, "unknown inbox"))
+
+
+_ids = iter(range(int(time.time()) % 100_000 * 1000 + 700_000_000, 10**12))
+
+
+def _eventually(check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()

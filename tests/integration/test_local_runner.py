@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +31,49 @@ def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.1) -> An
 
 
 @pytest.fixture(scope="module")
-def small_cloud(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def received_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("received")
+
+
+@pytest.fixture(scope="module")
+def small_cloud(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory, received_dir: Path,
+                ) -> Iterator[LocalCloud]:
     cloud = LocalCloud(template_path=TEMPLATE, endpoint_url=moto_endpoint, admin_key="k" * 20,
-                       stack_name="rt-" + uuid.uuid4().hex[:6], data_dir=tmp_path_factory.mktemp("rt"))
+                       stack_name="rt-" + uuid.uuid4().hex[:6], data_dir=tmp_path_factory.mktemp("rt"),
+                       env={"RECEIVED_DIR": str(received_dir)})
     cloud.start()
     yield cloud
     cloud.stop()
 
 
-@pytest.fixture(scope="module")
-def handlers(small_cloud: LocalCloud) -> Any:
-    import runner_fixture_handlers  # importable because the runner put the template's CodeUri on sys.path
+class Handlers:
+    """What the fixture's handlers were given: they run in processes of their own and write it to files."""
 
-    return runner_fixture_handlers
+    def __init__(self, directory: Path) -> None:
+        import runner_fixture_handlers  # importable because the runner put the template's CodeUri on sys.path
+
+        self.directory = directory
+        self.received = _Received(directory, runner_fixture_handlers.received)
+
+
+class _Received:
+    def __init__(self, directory: Path, read: Any) -> None:
+        self.directory, self.read = directory, read
+
+    def __getitem__(self, kind: str) -> list[Any]:
+        return list(self.read(self.directory, kind))
+
+
+@pytest.fixture(scope="module")
+def handlers(small_cloud: LocalCloud, received_dir: Path) -> Handlers:
+    return Handlers(received_dir)
 
 
 def test_health_lists_functions_routes_and_sources(small_cloud: LocalCloud) -> None:
     health = httpx.get(small_cloud.url + "/health").json()
     assert health["status"] == "ok"
-    assert health["functions"] == ["EchoFunction", "ListenerFunction", "WorkerFunction"]
+    assert health["functions"] == ["CrashFunction", "EchoFunction", "ListenerFunction", "SlowFunction",
+                                   "StateFunction", "WorkerFunction"]
     assert "POST /echo/{name}" in health["routes"]
     assert any(name.startswith("WorkerFunction.Work") for name in health["event_sources"])
 
@@ -148,3 +173,68 @@ def test_stream_eventbridge_and_sns_reach_the_listener(small_cloud: LocalCloud, 
 def test_oversize_body_is_refused_before_the_function(small_cloud: LocalCloud) -> None:
     response = httpx.post(small_cloud.url + "/echo/big", content=b"x" * (6 * 1024 * 1024 + 1))
     assert response.status_code == 413
+
+
+# ------------------------------------------------------------------ Lambda's concurrency model (docs/DEVELOPING.md)
+def _post_all(url: str, paths: list[str]) -> list[httpx.Response]:
+    with ThreadPoolExecutor(len(paths)) as pool:
+        return list(pool.map(lambda path: httpx.post(url + path, timeout=60), paths))
+
+
+def test_overlapping_invocations_run_in_separate_environments_up_to_the_limit(small_cloud: LocalCloud) -> None:
+    """Each overlapping invocation keeps its own module state (one invocation per environment at a time); the
+    function never has more environments than its ReservedConcurrentExecutions (3); the rest queue."""
+    for _round in range(3):
+        names = [f"tenant-{i}-{uuid.uuid4().hex[:4]}" for i in range(9)]
+        responses = _post_all(small_cloud.url, [f"/state/{name}?sleep=0.3" for name in names])
+        assert [r.status_code for r in responses] == [200] * len(names)
+        assert [r.json()["name"] for r in responses] == names
+        pids = {r.json()["pid"] for r in responses}
+        assert 1 < len(pids) <= 3
+    assert len(small_cloud.function("StateFunction").environments) <= 3
+
+
+def test_a_function_never_sees_another_functions_module_state(small_cloud: LocalCloud) -> None:
+    state = httpx.post(small_cloud.url + "/state/x?sleep=0").json()
+    echo = httpx.post(small_cloud.url + "/echo/y", content=b"").json()
+    assert state["function"] == "StateFunction"
+    assert echo["marker"] is None  # the same module file, another function: another process
+    assert echo["pid"] != state["pid"]
+    assert echo["env_function"] == "EchoFunction"
+
+
+def test_an_environment_that_dies_fails_its_invocation_and_is_replaced(small_cloud: LocalCloud) -> None:
+    function = small_cloud.function("CrashFunction")
+    errors = function.errors
+    for _ in range(2):
+        response = httpx.post(small_cloud.url + "/crash", timeout=30)
+        assert response.status_code == 500
+        assert response.json() == {"message": "Internal Server Error"}
+    assert function.errors == errors + 2
+    assert function.environments == []  # a dead process is never handed another invocation
+    assert httpx.post(small_cloud.url + "/echo/still-up", content=b"").status_code == 201
+
+
+def test_a_timed_out_invocation_ends_its_environment(small_cloud: LocalCloud) -> None:
+    before = httpx.post(small_cloud.url + "/slow?sleep=0", timeout=30).json()["pid"]
+    timed_out = httpx.post(small_cloud.url + "/slow?sleep=5", timeout=30)
+    assert timed_out.status_code == 500  # Timeout: 1 in the template
+    after = httpx.post(small_cloud.url + "/slow?sleep=0", timeout=30).json()["pid"]
+    assert after != before  # a new environment (a new cold start)
+
+
+def test_a_worker_process_that_dies_mid_batch_leaves_its_messages_to_be_retried(small_cloud: LocalCloud) -> None:
+    tag = f"crash-once-{uuid.uuid4().hex[:8]}"
+    boto3.client("sqs").send_message(QueueUrl=small_cloud.stack.refs["WorkQueue"], MessageBody=tag)
+    ddb = boto3.client("dynamodb")
+    table = small_cloud.stack.refs["ResultsTable"]
+    assert wait_for(lambda: ddb.get_item(TableName=table, Key={"pk": {"S": tag}}).get("Item"), timeout=30)
+
+
+def test_update_environment_reaches_new_environments_only(small_cloud: LocalCloud, handlers: Handlers) -> None:
+    first = httpx.post(small_cloud.url + "/echo/a", content=b"").json()
+    small_cloud.update_environment({"EXTRA_SETTING": "on"}, "EchoFunction")
+    second = httpx.post(small_cloud.url + "/echo/b", content=b"").json()
+    assert (first["extra_setting"], second["extra_setting"]) == (None, "on")
+    assert second["pid"] != first["pid"]
+    assert all(env.alive for env in small_cloud.function("EchoFunction").environments)

@@ -40,6 +40,22 @@ def post(cloud: Any, tenant: Tenant, conversation: int, text: str = "Olá") -> h
     return httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
 
 
+def post_in_process(cloud: Any, raw: bytes, headers: dict[str, str]) -> httpx.Response:
+    """The webhook as API Gateway hands it to the receiver, but run in this process, where the test has broken one
+    of its dependencies (the runner's environments are processes this test cannot reach into)."""
+    from localcloud.gateway import Route, build_event, compile_path, parse_result
+
+    receiver = cloud.in_process("WebhookReceiverFunction")
+    route = Route("POST", "/webhooks/chatwoot", compile_path("/webhooks/chatwoot"), receiver)
+    event = build_event(route, "POST", "/webhooks/chatwoot", "", {k.lower(): v for k, v in headers.items()}, raw, {},
+                        "127.0.0.1", "local")
+    try:
+        status, out_headers, body, _ = parse_result(receiver.invoke(event))
+    except Exception:  # what API Gateway answers when the function raises
+        status, out_headers, body = 500, {}, b'{"message": "Internal Server Error"}'
+    return httpx.Response(status, headers=out_headers, content=body)
+
+
 def exactly_once_each(stub: ChatwootStub, tenants: list[Tenant], conversations: set[tuple[str, int]]) -> None:
     recorded = per_conversation(stub, tenants)
     assert set(recorded) == conversations
@@ -87,7 +103,10 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
     fallbacks = cache.stats["fallbacks"]
 
     burst = [(t, 30_000 + n) for n in range(12) for t in (warm, cold)]
-    answers = [post(cloud, t, conv, f"rajada {conv}") for t, conv in burst]
+    answers = []
+    for shop, conversation in burst:
+        payload = incoming(shop.account, 12, conversation, next(_ids), f"rajada {conversation}")
+        answers.append(post_in_process(cloud, *signed(payload, shop.secret)))
     assert [(r.status_code, r.json()["status"]) for r in answers] == [(200, "queued")] * len(burst)
     assert cache.stats["fallbacks"] > fallbacks  # the cold tenant really came from the files
     wait_calls(chatwoot, 3 * len(burst))
@@ -115,13 +134,13 @@ def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_que
     payload = incoming(shop.account, 12, 40_001, next(_ids), "Oi, alguém aí?")
     raw, headers = signed(payload, shop.secret)
     monkeypatch.setattr(webhook_receiver, "_built", (settings, broken))
-    failed = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
+    failed = post_in_process(cloud, raw, headers)
     assert failed.status_code == 500  # Chatwoot retries agent-bot webhooks on 500
     assert "Traceback" not in failed.text and shop.secret not in failed.text
     monkeypatch.setattr(webhook_receiver, "_built", None)  # DynamoDB is back
-    retried = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
+    retried = post_in_process(cloud, raw, headers)
     assert (retried.status_code, retried.json()["status"]) == (200, "queued")
-    again = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
+    again = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)  # the stack's own
     assert again.json()["status"] == "duplicate"
     wait_calls(chatwoot, 3)
     exactly_once_each(chatwoot, [shop], {(shop.token, 40_001)})
@@ -168,11 +187,12 @@ def enqueue(cloud: Any, queue_url: str, tenant: Tenant, conversation: int, text:
 
 
 def source_for(cloud: Any, queue: dict[str, str]) -> Any:
-    """The runner's own SQS event source (batch size 10, ReportBatchItemFailures) on the private queue."""
+    """The runner's own SQS event source (batch size 10, ReportBatchItemFailures) on the private queue, invoking the
+    worker's handler in this process, where the test breaks its ledger or its Chatwoot client."""
     from localcloud.sources import SqsSource
 
     stop = threading.Event()
-    source = SqsSource("reliability", cloud.function("ConversationWorkerFunction"), cloud.stack, stop,
+    source = SqsSource("reliability", cloud.in_process("ConversationWorkerFunction"), cloud.stack, stop,
                        queue["url"], queue["arn"], 10, True)
     return source, stop
 

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     # Vectorize (docs/vectorize.md explains each one).
     qdrant_collection_prefix: str = ""
+    # "module:function" returning a QdrantClient-like object, used instead of QDRANT_URL/QDRANT_PATH (the local
+    # runner shares its one embedded Qdrant with every function process this way: infra/localcloud/qdrant_share.py).
+    qdrant_client_factory: str = ""
     embedding_cache_dir: str = ""
     embedding_threads: int = 0
     embedding_batch_size: int = 32

@@ -295,7 +295,10 @@ def default_path() -> str:
 def get_store() -> VectorStore:
     """One store per process for the configured Qdrant (server URL, embedded path, or `:memory:`)."""
     settings = get_settings()
-    key = (settings.qdrant_url, settings.qdrant_path or ("" if settings.qdrant_url else default_path()))
+    if settings.qdrant_client_factory:
+        key = ("factory", settings.qdrant_client_factory)
+    else:
+        key = (settings.qdrant_url, settings.qdrant_path or ("" if settings.qdrant_url else default_path()))
     found = _stores.get(key)
     if found is not None:
         return found
@@ -303,7 +306,13 @@ def get_store() -> VectorStore:
         if key not in _stores:
             from qdrant_client import QdrantClient
 
-            if settings.qdrant_url:
+            if settings.qdrant_client_factory:
+                import importlib
+
+                module, _, name = settings.qdrant_client_factory.partition(":")
+                client = getattr(importlib.import_module(module), name)()
+                local = False  # the factory's owner serialises calls into an embedded client
+            elif settings.qdrant_url:
                 client = QdrantClient(url=settings.qdrant_url,
                                       api_key=settings.qdrant_api_key.get_secret_value() or None, timeout=30)
                 local = False

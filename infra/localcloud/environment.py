@@ -1,0 +1,101 @@
+"""One Lambda execution environment: a process that imports one function's handler and runs one invocation at a time.
+
+Started by `localcloud.lambdas.Environment` as `python -m localcloud.environment <fd>`; `<fd>` is its end of a socket
+pair. The protocol is length-prefixed JSON messages (multiprocessing's Connection framing):
+
+    parent → child   {"function": {...}}     once, at start
+    parent → child   {"event": <JSON>, "request_id": str, "deadline_s": float}   one per invocation
+    child → parent   {"ok": <the handler's return value>} | {"error": {"type", "message", "trace"}}
+                     plus "init_s" (the cold start) on the first answer
+
+Events and results cross as JSON, as they do in Lambda: a result JSON cannot carry fails the invocation
+(Lambda's Runtime.MarshalError), not the process. The handler's stdout and stderr are the process's own, so its log
+lines carry its own function name and nothing of another function's module state.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    def __init__(self, function: dict[str, Any], request_id: str, deadline_s: float) -> None:
+        self.function_name = function["name"]
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function["arn"]
+        self.memory_limit_in_mb = function["memory"]
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{function['name']}"
+        self.log_stream_name = function["log_stream"]
+        self._deadline = deadline_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {"error": {"type": type(exc).__name__, "message": str(exc), "trace": traceback.format_exc()}}
+
+
+def _load(handler: str) -> Any:
+    module_name, _, func_name = handler.rpartition(".")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def serve(conn: Connection) -> None:
+    start = json.loads(conn.recv_bytes())
+    function = start["function"]
+    handler: Any = None
+    init_s: float | None = None
+    while True:
+        try:
+            message = json.loads(conn.recv_bytes())
+        except EOFError:
+            return
+        if message.get("stop"):
+            return
+        reply: dict[str, Any]
+        if handler is None:  # the cold start happens on the first invocation, as Lambda's init phase
+            started = time.perf_counter()
+            try:
+                handler = _load(function["handler"])
+            except Exception as exc:
+                reply = _error(exc)
+                reply["error"]["type"] = "Runtime.ImportModuleError"
+                conn.send_bytes(json.dumps(reply).encode())
+                return  # Lambda runs the init again in a new environment
+            init_s = time.perf_counter() - started
+        context = LambdaContext(function, message["request_id"], message["deadline_s"])
+        try:
+            result = handler(message["event"], context)
+            payload = json.dumps({"ok": result, "init_s": init_s})
+        except Exception as exc:
+            payload = json.dumps({**_error(exc), "init_s": init_s})
+        init_s = None
+        conn.send_bytes(payload.encode())
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def main() -> None:
+    conn = Connection(int(sys.argv[1]))
+    try:
+        serve(conn)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Native threads of the libraries (onnxruntime's pool) must not race the interpreter's teardown.
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
