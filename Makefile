@@ -10,7 +10,7 @@ export CREWAI_DISABLE_TELEMETRY=true
 export OTEL_SDK_DISABLED=true
 export HF_HUB_OFFLINE=1
 
-.PHONY: dev run test test-fast unit integration e2e browser lint bench clean
+.PHONY: dev run test test-fast unit integration e2e browser lint bench capacity clean
 
 $(STAMP): requirements/runtime.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	PYTHONPATH=. $(PY) -m bench
+
+# Measures one turn, one record, one config change on the local stack and prices them (bench/prices.yaml):
+# bench/capacity.md and docs/capacity/*.svg. `$(PY) -m bench.capacity_model` re-prices without measuring.
+capacity: $(STAMP)
+	PYTHONPATH=. $(PY) -m bench capacity
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

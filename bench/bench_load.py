@@ -15,29 +15,17 @@ from typing import Any
 from bench.figures import Figure, percentile
 
 
-def _short_debounce() -> dict[str, str | None]:
+def _short_debounce(cloud: Any) -> dict[str, str | None]:
     """The worker's 2 s debounce only delays each job; the load run measures the pipeline, not that wait."""
-    from chatwoot_ai import aws
-    from chatwoot_ai.settings import reset_settings
-
-    saved = {k: os.environ.get(k) for k in ("CONVERSATION_DEBOUNCE_S", "CONVERSATION_DEBOUNCE_MAX_S")}
-    os.environ.update(CONVERSATION_DEBOUNCE_S="0.1", CONVERSATION_DEBOUNCE_MAX_S="1")
-    reset_settings()
-    aws.reset_clients()
+    changes = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
+    worker = cloud.function("ConversationWorkerFunction")
+    saved = {key: worker.environment().get(key) for key in changes}
+    cloud.update_environment(changes, "ConversationWorkerFunction")
     return saved
 
 
-def _restore(saved: dict[str, str | None]) -> None:
-    from chatwoot_ai import aws
-    from chatwoot_ai.settings import reset_settings
-
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    reset_settings()
-    aws.reset_clients()
+def _restore(cloud: Any, saved: dict[str, str | None]) -> None:
+    cloud.update_environment(saved, "ConversationWorkerFunction")
 
 
 def run(ctx: Any) -> list[Figure]:
@@ -46,7 +34,7 @@ def run(ctx: Any) -> list[Figure]:
 
     total = int(os.environ.get("BENCH_LOAD_REQUESTS", "2000"))
     cloud = ctx.cloud
-    saved = _short_debounce()
+    saved = _short_debounce(cloud)
     try:
         with ChatwootStub() as stub:
             # One at a time first: the same requests' latency with nothing else in flight.
@@ -61,7 +49,7 @@ def run(ctx: Any) -> list[Figure]:
             drain_s = drain(stub, tenants, unique, timeout_s=480)
             recorded = per_conversation(stub, tenants)
     finally:
-        _restore(saved)
+        _restore(cloud, saved)
 
     expected = {(r.tenant.token, r.conversation) for r in requests}
     lost = sum(1 for key in expected for kind in KINDS if recorded.get(key, {}).get(kind, 0) == 0)

@@ -67,6 +67,14 @@ def _partition_queries() -> None:
     Table._localcloud_partition_queries = True  # type: ignore[attr-defined]
 
 
+_dynamodb_served = 0
+
+
+def dynamodb_served() -> int:
+    """DynamoDB requests the emulated cloud of this process has served (accounting checks its counts against it)."""
+    return _dynamodb_served
+
+
 def _serialise_dynamodb() -> None:
     """moto applies a TransactWriteItems by deep-copying each table it touches and, when a condition fails, putting
     the copy back: a write another request made in between is lost, and a copy taken while another request writes
@@ -81,11 +89,44 @@ def _serialise_dynamodb() -> None:
     call_action = DynamoHandler.call_action
 
     def serialised(self: Any) -> Any:
+        global _dynamodb_served
         with lock:
+            _dynamodb_served += 1
             return call_action(self)
 
     DynamoHandler.call_action = serialised  # type: ignore[method-assign]
     DynamoHandler._localcloud_serialised = True  # type: ignore[attr-defined]
+
+
+def _keep_tables_on_rollback() -> None:
+    """moto rolls a cancelled TransactWriteItems back by putting a deep copy of each table in the table's place. Its
+    stream readers (the ConfigStream function's event source) hold the old table's stream: from then on they see no
+    record, and no ConfigChanged event is published again. Put the copy's items into the table object everyone
+    holds instead, and drop the stream records of the writes that were undone. Applied once per process."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_localcloud_keep_tables", False):
+        return
+    transact = DynamoDBBackend.transact_write_items
+
+    def keep_tables(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        names = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
+        live = {name: self.tables[name] for name in names if name in self.tables}
+        marks = {name: len(t.stream_shard.items) for name, t in live.items() if t.stream_shard is not None}
+        try:
+            return transact(self, transact_items)
+        except Exception:
+            for name, table in live.items():
+                copy = self.tables.get(name)
+                if copy is not None and copy is not table:
+                    table.items = copy.items
+                    self.tables[name] = table
+                if name in marks and table.stream_shard is not None:
+                    del table.stream_shard.items[marks[name]:]
+            raise
+
+    DynamoDBBackend.transact_write_items = keep_tables  # type: ignore[method-assign]
+    DynamoDBBackend._localcloud_keep_tables = True  # type: ignore[attr-defined]
 
 
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
@@ -95,6 +136,7 @@ def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, s
 
     _partition_queries()
     _serialise_dynamodb()
+    _keep_tables_on_rollback()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
 
@@ -174,6 +216,7 @@ class LocalCloud:
         self.qdrant_share: QdrantShare | None = None
         self.log_listeners: list[Callable[[str, str], object]] = []  # (function logical id, line)
         self.echo_logs = True
+        self._saved_environ: dict[str, str | None] = {}
 
     @property
     def url(self) -> str:
@@ -284,8 +327,19 @@ class LocalCloud:
         local.update(self.extra_env)
         merged.update(local)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._saved_environ = {key: os.environ.get(key) for key in merged}
         os.environ.update(merged)
         return local
+
+    def _restore_environment(self) -> None:
+        """A second stack in one process (a test's own) gives the first one's variables back when it stops."""
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_environ = {}
+        _reset_shared_caches()
 
     def _publish_viewer(self) -> None:
         """Uploads viewer_static/ to the template's website bucket, as a deploy would."""
@@ -322,6 +376,7 @@ class LocalCloud:
         if self.qdrant_share is not None:
             self.qdrant_share.stop()
             self.qdrant_share = None
+        self._restore_environment()
         for callback in reversed(self._on_stop):
             callback()
         self._on_stop.clear()

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import sys
 import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
+
+from localcloud import accounting
 
 
 class LambdaContext:
@@ -64,9 +67,10 @@ def serve(conn: Connection) -> None:
         if message.get("stop"):
             return
         reply: dict[str, Any]
+        started = time.perf_counter()
         if handler is None:  # the cold start happens on the first invocation, as Lambda's init phase
-            started = time.perf_counter()
             try:
+                accounting.install()
                 handler = _load(function["handler"])
             except Exception as exc:
                 reply = _error(exc)
@@ -77,9 +81,15 @@ def serve(conn: Connection) -> None:
         context = LambdaContext(function, message["request_id"], message["deadline_s"])
         try:
             result = handler(message["event"], context)
-            payload = json.dumps({"ok": result, "init_s": init_s})
+            reply = {"ok": result}
         except Exception as exc:
-            payload = json.dumps({**_error(exc), "init_s": init_s})
+            reply = _error(exc)
+        # Lambda bills the invocation by the millisecond, and the init phase of a cold start with it.
+        usage = {"billed_ms": math.ceil((time.perf_counter() - started) * 1000), **accounting.METER.take()}
+        try:
+            payload = json.dumps({**reply, "init_s": init_s, "usage": usage})
+        except (TypeError, ValueError) as exc:  # a result JSON cannot carry: Lambda's Runtime.MarshalError
+            payload = json.dumps({**_error(exc), "init_s": init_s, "usage": usage})
         init_s = None
         conn.send_bytes(payload.encode())
         sys.stdout.flush()

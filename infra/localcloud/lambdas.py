@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -123,6 +124,7 @@ class Environment:
         self.invocations += 1
         if reply.get("init_s") is not None:
             self.function.cold_starts.append(reply["init_s"])
+        self.function.usage.add(reply.get("usage") or {})
         if "error" in reply:
             error = reply["error"]
             if error["type"] == "Runtime.ImportModuleError":
@@ -150,6 +152,37 @@ class Environment:
         self.kill()
 
 
+class Usage:
+    """What a function's invocations would be billed for, summed (`localcloud.accounting` counts it per call)."""
+
+    def __init__(self, memory_mb: int) -> None:
+        self.memory_mb = memory_mb
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.invocations = 0
+            self.billed_ms = 0
+            self.calls: Counter[str] = Counter()
+            self.units: defaultdict[str, float] = defaultdict(float)
+
+    def add(self, usage: dict[str, Any]) -> None:
+        with self._lock:
+            if "billed_ms" in usage:
+                self.invocations += 1
+                self.billed_ms += int(usage["billed_ms"])
+            self.calls.update(usage.get("calls") or {})
+            for key, value in (usage.get("units") or {}).items():
+                self.units[key] += value
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"invocations": self.invocations, "billed_ms": self.billed_ms,
+                    "gb_s": round(self.billed_ms / 1000 * self.memory_mb / 1024, 6),
+                    "calls": dict(self.calls), "units": {k: round(v, 3) for k, v in self.units.items()}}
+
+
 class LocalFunction:
     """A function of the template: its environments, and the count of invocations, errors and cold starts."""
 
@@ -167,6 +200,7 @@ class LocalFunction:
         self._generation = 0  # bumped by update_environment: older environments retire
         self.cold_starts: list[float] = []
         self.log_sinks: list[Callable[[str, str], object]] = []  # (function, line): the runner's, and tests'
+        self.usage = Usage(spec.memory)
         self.invocations = 0
         self.errors = 0
 
@@ -174,6 +208,7 @@ class LocalFunction:
         return dict(self._environment)
 
     def log(self, line: str) -> None:
+        self.usage.add({"units": {"log_bytes": len(line.encode()) + 1}})
         for sink in list(self.log_sinks):
             sink(self.spec.logical_id, line)
 

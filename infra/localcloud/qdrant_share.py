@@ -19,6 +19,8 @@ from collections.abc import Callable
 from multiprocessing.managers import BaseManager
 from typing import Any
 
+from localcloud.accounting import METER
+
 FACTORY_ENV = "QDRANT_CLIENT_FACTORY"
 ADDRESS_ENV = "LOCALCLOUD_QDRANT"
 
@@ -81,6 +83,7 @@ class RemoteClient:
             raise AttributeError(name)
 
         def method(*args: Any, **kwargs: Any) -> Any:
+            METER.add("qdrant_calls")
             return self._proxy.call(name, args, kwargs)
 
         return method

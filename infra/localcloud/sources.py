@@ -7,6 +7,7 @@ itself (rule patterns, topic fan-out) is the cloud's, not ours.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -239,7 +240,18 @@ class DynamoStreamSource(Source):
         if created is not None and hasattr(created, "timestamp"):
             dynamodb["ApproximateCreationDateTime"] = created.timestamp()
         out["dynamodb"] = dynamodb
-        return out
+        return _as_lambda_json(out)
+
+
+def _as_lambda_json(value: Any) -> Any:
+    """The record as Lambda serialises it: binary attribute values (B, BS) as base64 strings."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {key: _as_lambda_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_as_lambda_json(item) for item in value]
+    return value
 
 
 def _eventbridge_event(body: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Answer = str | dict[str, Any] | Callable[[str, dict[str, Any]], Any]
+CHARS_PER_TOKEN = 4.0
 
 
 def tool_call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -43,9 +44,22 @@ class LlmStub:
     fail_always: bool = False
     fail_status: int = 500
     requests: list[dict[str, Any]] = field(default_factory=list)
+    usages: list[dict[str, int]] = field(default_factory=list)  # the `usage` of each answered request
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ token usage
+    def count_usage(self, request: dict[str, Any], message: dict[str, Any]) -> dict[str, int]:
+        """What a provider reports in `usage`, estimated at 4 characters a token (the stub has no tokenizer)."""
+        prompt = len(json.dumps(request.get("messages", []), ensure_ascii=False))
+        completion = len(json.dumps(message.get("tool_calls") or message.get("content") or "", ensure_ascii=False))
+        usage = {"prompt_tokens": max(1, round(prompt / CHARS_PER_TOKEN)),
+                 "completion_tokens": max(1, round(completion / CHARS_PER_TOKEN))}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        with self._lock:
+            self.usages.append(usage)
+        return usage
 
     # ------------------------------------------------------------------ scripting
     def on(self, *when: str, answer: Answer, times: int | None = None) -> LlmStub:
@@ -56,6 +70,7 @@ class LlmStub:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.usages.clear()
             self.rules.clear()
             self.fail_next = 0
             self.fail_always = False
@@ -148,13 +163,14 @@ class LlmStub:
                     finish = "tool_calls"
                 else:
                     message, finish = {"role": "assistant", "content": str(answer)}, "stop"
+                usage = stub.count_usage(request, message)
                 self._send(200, {
                     "id": "chatcmpl-" + uuid.uuid4().hex[:12],
                     "object": "chat.completion",
                     "created": int(time.time()),
                     "model": request.get("model", "stub"),
                     "choices": [{"index": 0, "finish_reason": finish, "message": message}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    "usage": usage,
                 })
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

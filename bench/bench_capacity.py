@@ -1,0 +1,261 @@
+"""Per-event resource accounting on the local stack, priced by bench/capacity_model.py (`make capacity`).
+
+What one customer turn, one vectorized record and one config change cost in every function they reach: invocations,
+billed duration, DynamoDB request units, SQS/EventBridge/KMS requests, log bytes, Qdrant calls (the runner's meter,
+`infra/localcloud/accounting.py`), HTTP requests through the gateway, and LLM calls and tokens (the LLM stub's
+requests; tokens estimated at 4 characters each, since the stub does not tokenize). The counted DynamoDB calls are
+checked against what the emulated cloud served in the same window.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from bench.figures import Figure
+
+# The scripted conversations: what customers of the demo store write (pt-BR), one list per conversation.
+CONVERSATIONS: tuple[tuple[str, ...], ...] = (
+    ("Oi, boa tarde!", "Vocês têm protetor solar? Qual o preço?", "E o de FPS 30?"),
+    ("qual o prazo de entrega p/ SP?", "e o frete é gratis?"),
+    ("Quero cancelar meu pedido, como faço?",),
+    ("qual o status do meu pedido S00012?", "obrigada"),
+    ("vcs tem serum de vitamina c", "quanto custa", "tem em estoque?"),
+    ("Posso trocar um produto que já abri?",),
+    ("Quero falar com uma atendente",),
+    ("vocês fazem limpeza de pele? quanto é?", "precisa agendar?"),
+)
+INTENT = json.dumps({"intent": "product", "language": "pt-BR", "wants_human": False, "confidence": 0.9})
+
+
+def _quote_excerpts(prompt: str, _request: dict[str, Any]) -> str:
+    lines = [line.split("] ", 1)[1] for line in prompt.splitlines() if re.match(r"^\[\d+\] ", line)]
+    return "\n".join(f"- {line}" for line in lines[:3]) or "NONE"
+
+
+def _answer(prompt: str, _request: dict[str, Any]) -> str:
+    facts = prompt.split("the only facts you may state):", 1)[-1]
+    first = next((line[2:] for line in facts.splitlines() if line.startswith("- ")), "")
+    return f"Olá! {first}".strip() or "Olá! Posso ajudar?"
+
+
+def _snapshot(cloud: Any) -> dict[str, dict[str, Any]]:
+    return {name: {**f.usage.snapshot(), "memory_mb": f.spec.memory} for name, f in cloud.functions.items()}
+
+
+def _delta(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, now in after.items():
+        was = before.get(name, {})
+        keys = ("calls", "units")
+        entry = {k: now[k] - was.get(k, 0) for k in ("invocations", "billed_ms", "gb_s")}
+        entry["memory_mb"] = now["memory_mb"]
+        for key in keys:
+            entry[key] = {k: v - was.get(key, {}).get(k, 0) for k, v in now[key].items()
+                          if v - was.get(key, {}).get(k, 0)}
+        if entry["invocations"] or entry["units"]:
+            out[name] = entry
+    return out
+
+
+HTTP_FUNCTIONS = ("WebhookReceiverFunction", "ConfigApiFunction", "OdooGatewayFunction", "VectorizeApiFunction")
+
+
+def _http_requests(functions: dict[str, dict[str, Any]]) -> int:
+    return sum(f["invocations"] for name, f in functions.items() if name in HTTP_FUNCTIONS)
+
+
+def _settle(cloud: Any, quiet_s: float = 1.5, timeout_s: float = 60) -> None:
+    """Waits until no function has been invoked for `quiet_s` (event sources, config events, retries all done)."""
+    deadline = time.monotonic() + timeout_s
+    last = sum(f.usage.invocations for f in cloud.functions.values())
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = sum(f.usage.invocations for f in cloud.functions.values())
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+
+
+class Shop:
+    """The demo store as a tenant: its collections, its Odoo (the double), the Chatwoot stub, the LLM stub."""
+
+    def __init__(self, cloud: Any, chatwoot: Any, odoo: Any, llm: Any | None) -> None:
+        self.cloud, self.chatwoot = cloud, chatwoot
+        self.id = "cap_" + uuid.uuid4().hex[:8]
+        self.account = 700_000 + secrets.randbelow(90_000)
+        self.secret, self.token = secrets.token_urlsafe(16), "cw-" + secrets.token_urlsafe(12)
+        self.vectorize_token = secrets.token_urlsafe(16)
+        config: dict[str, Any] = {
+            "company": {"name": "Sandra Cosméticos", "language": "pt-BR"},
+            "assistant": {"name": "Ana", "style": "friendly"},
+            "enabled_collections": ["business_rules", "support_documents", "products"],
+            "chatwoot": {"base_url": chatwoot.url},
+            "odoo": {"url": odoo.url, "db": odoo.db, "username": odoo.username},
+            "handoff": {"keywords": ["atendente", "humano"], "message": "Vou chamar uma atendente."},
+        }
+        if llm is not None:
+            config["llm"] = {"model": "openai/stub-model", "base_url": llm.base_url, "timeout_s": 20}
+        credentials = {"chatwoot_webhook_secret": self.secret, "chatwoot_api_access_token": self.token,
+                       "vectorize_token": self.vectorize_token, "odoo_api_key": odoo.api_key, "llm_api_key": "sk-x"}
+        self.admin = {"X-Api-Key": cloud.admin_key}
+        for kind, body in (("config", config), ("credentials", credentials)):
+            self.put(kind, body)
+        httpx.put(f"{cloud.url}/mapping", headers=self.admin, timeout=30, json={"mappings": [
+            {"chatwoot_account_id": self.account, "chatwoot_inbox_id": 12, "tenant_id": self.id,
+             "channel": "whatsapp"}]}).raise_for_status()
+        self._ids = iter(range(int(time.time()) % 100_000 * 1000 + 10**9, 10**13))
+
+    def put(self, kind: str, body: dict[str, Any]) -> None:
+        httpx.put(f"{self.cloud.url}/configs/{self.id}/default/{kind}", json=body, headers=self.admin,
+                  timeout=60).raise_for_status()
+
+    def vectorize(self, collection: str, records: list[dict[str, Any]]) -> None:
+        bearer = {"Authorization": f"Bearer {self.vectorize_token}"}
+        response = httpx.post(f"{self.cloud.url}/vectorize", headers=bearer, timeout=120,
+                              json={"tenant_id": self.id, "collection": collection, "records": records})
+        response.raise_for_status()
+        job_id = response.json()["job_id"]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{self.cloud.url}/vectorize/jobs/{job_id}", headers=bearer, timeout=30).json()
+            if job.get("status") in ("done", "failed"):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"vectorize job {job_id} did not finish")
+
+    def say(self, conversation: int, text: str) -> None:
+        from support.webhook_fixtures import incoming, signed
+
+        before = len(self.chatwoot.successful())
+        raw, headers = signed(incoming(self.account, 12, conversation, next(self._ids), text), self.secret)
+        httpx.post(f"{self.cloud.url}/webhooks/chatwoot", content=raw, headers=headers,
+                   timeout=30).raise_for_status()
+        if not self.chatwoot.wait_for(lambda: len(self.chatwoot.successful()) > before, timeout=120):
+            raise RuntimeError(f"no answer to {text!r}")
+
+
+def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> dict[str, Any]:
+    from localcloud.cloud import dynamodb_served
+
+    _settle(cloud)
+    before, served = _snapshot(cloud), dynamodb_served()
+    llm_before = len(llm.usages) if llm is not None else 0
+    turns = 0
+    for number, conversation in enumerate(CONVERSATIONS):
+        for text in conversation:
+            shop.say(first_conversation + number, text)
+            turns += 1
+    _settle(cloud)
+    functions = _delta(before, _snapshot(cloud))
+    counted = sum(v for f in functions.values() for k, v in f["calls"].items() if k.startswith("dynamodb."))
+    block: dict[str, Any] = {"count": turns, "functions": functions, "http_requests": _http_requests(functions),
+                             "dynamodb_calls_counted": counted, "dynamodb_calls_served": dynamodb_served() - served}
+    if llm is not None:
+        usages = llm.usages[llm_before:]
+        block["llm"] = {"calls": len(usages), "prompt_tokens": sum(u["prompt_tokens"] for u in usages),
+                        "completion_tokens": sum(u["completion_tokens"] for u in usages)}
+    return block
+
+
+def measure(cloud: Any) -> dict[str, Any]:
+    from support.chatwoot_stub import ChatwootStub
+    from support.llm_stub import LlmStub
+    from support.odoo_double import OdooDouble
+    from support.ptbr_eval import corpus
+
+    debounce = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
+    worker = cloud.function("ConversationWorkerFunction")
+    saved = {key: worker.environment().get(key) for key in debounce}
+    cloud.update_environment(debounce, "ConversationWorkerFunction")  # debounce is excluded from the figures
+    measured: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d")}
+    try:
+        with ChatwootStub() as chatwoot, OdooDouble() as odoo, LlmStub() as llm:
+            llm.on("Intention analyst", answer=INTENT)
+            llm.on("specialist at", answer=_quote_excerpts)
+            llm.on("customer service assistant", answer=_answer)
+            shop = Shop(cloud, chatwoot, odoo, llm)
+            plain = Shop(cloud, chatwoot, odoo, None)
+            data = corpus()
+            for tenant in (shop, plain):
+                for collection, records in data.items():
+                    tenant.vectorize(collection, records)
+            shop.say(1, "Oi")  # warm every function the turn reaches; cold starts are reported apart
+            plain.say(1, "Oi")
+            measured["turn"] = _turns(cloud, shop, llm, 100)
+            measured["turn_no_llm"] = _turns(cloud, plain, None, 100)
+            measured["turns"] = measured["turn"]["count"]
+
+            _settle(cloud)
+            before = _snapshot(cloud)
+            records = [{"id": f"cap-{i}", "text": f"Produto de teste {i}: creme hidratante com ácido hialurônico, "
+                                                 f"pote de 50 g. Preço: R$ {30 + i},90."} for i in range(50)]
+            shop.vectorize("products", records)
+            _settle(cloud)
+            functions = _delta(before, _snapshot(cloud))
+            measured["record"] = {"count": len(records), "functions": functions,
+                                  "http_requests": _http_requests(functions)}
+
+            before = _snapshot(cloud)
+            shop.put("config", {"company": {"name": "Sandra Cosméticos", "language": "pt-BR"},
+                                "enabled_collections": ["products"], "chatwoot": {"base_url": chatwoot.url}})
+            _settle(cloud, quiet_s=2.5)
+            functions = _delta(before, _snapshot(cloud))
+            measured["config_change"] = {"count": 1, "functions": functions,
+                                         "http_requests": _http_requests(functions)}
+            measured["vector_dims"] = _vector_dims(cloud)
+    finally:
+        cloud.update_environment(saved, "ConversationWorkerFunction")
+    measured["cold_start_s"] = {name: f.cold_start_s for name, f in cloud.functions.items()
+                                if f.cold_start_s is not None}
+    return measured
+
+
+def _vector_dims(cloud: Any) -> list[int]:
+    """The dense vector sizes of the products collection as stored (what Qdrant keeps in RAM per point)."""
+    from chatwoot_ai.vector.store import get_store
+
+    store = get_store()
+    info = store.client.get_collection(store.physical("products"))
+    vectors = info.config.params.vectors
+    if isinstance(vectors, dict):
+        return [v.size for v in vectors.values()]
+    return [vectors.size]
+
+
+def run(ctx: Any) -> list[Figure]:
+    from bench import capacity_model
+
+    measured = measure(ctx.cloud)
+    capacity_model.USAGE.write_text(json.dumps(measured, indent=1, sort_keys=True), encoding="utf-8")
+    prices = capacity_model.load_prices()
+    capacity_model.write_report(measured, prices)
+    thousand = capacity_model.cost_per_thousand(measured, prices)
+    turn = capacity_model.per_turn(measured, "turn")
+    units: dict[str, float] = {}
+    for f in turn["functions"].values():
+        for k, v in f["units"].items():
+            units[k] = units.get(k, 0) + v
+    block = measured["turn"]
+    return [
+        Figure("AWS cost of 1,000 conversations", round(thousand["aws"], 4), "USD", area="capacity",
+               notes=f"{prices['scenario']['turns_per_conversation']} turns each; bench/capacity.md"),
+        Figure(f"LLM cost of 1,000 conversations ({prices['llm']['model']})", round(thousand["llm"], 4), "USD",
+               area="capacity"),
+        Figure("DynamoDB request units per turn (read + write)",
+               round(units.get("dynamodb_rru", 0) + units.get("dynamodb_wru", 0), 2), "units", area="capacity"),
+        Figure("DynamoDB calls per turn counted by the functions", block["dynamodb_calls_counted"] / block["count"],
+               "calls", area="capacity", baseline_name="served by the emulated cloud",
+               baseline_value=block["dynamodb_calls_served"] / block["count"]),
+        Figure("LLM calls per turn (today's crew)", turn["llm"].get("calls", 0), "calls", area="capacity"),
+        Figure("billed Lambda GB-s per turn", round(sum(f["gb_s"] for f in turn["functions"].values()), 4), "GB-s",
+               area="capacity"),
+    ]
