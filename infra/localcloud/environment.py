@@ -78,7 +78,8 @@ def serve(conn: Connection) -> None:
                 conn.send_bytes(json.dumps(reply).encode())
                 return  # Lambda runs the init again in a new environment
             init_s = time.perf_counter() - started
-        context = LambdaContext(function, message["request_id"], message["deadline_s"])
+        # The function's timeout starts after the init phase, as in Lambda.
+        context = LambdaContext(function, message["request_id"], message["deadline_s"] + (init_s or 0.0))
         try:
             result = handler(message["event"], context)
             reply = {"ok": result}

@@ -39,6 +39,7 @@ CODE_PATHS = [
 ]
 INFRA = ROOT / "infra"
 DEFAULT_MAX_ENVIRONMENTS = 4
+INIT_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_INIT_TIMEOUT_S", "60"))
 
 
 class InvocationError(Exception):
@@ -113,7 +114,9 @@ class Environment:
             raise InvocationError(name, "InvalidRequestContentException", str(exc)) from exc
         try:
             self.conn.send_bytes(payload.encode())
-            if not self.conn.poll(timeout_s + 0.5):
+            # Lambda's init phase has a limit of its own (10 s), apart from the function's timeout; here imports
+            # share two cores with everything else, so the first invocation gets INIT_TIMEOUT_S on top.
+            if not self.conn.poll(timeout_s + 0.5 + (INIT_TIMEOUT_S if self.invocations == 0 else 0)):
                 self.kill()
                 raise InvocationError(name, "Task timed out", f"after {timeout_s:.2f} seconds")
             reply = json.loads(self.conn.recv_bytes())
