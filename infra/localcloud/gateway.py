@@ -9,6 +9,7 @@ import mimetypes
 import re
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,6 +61,7 @@ class Gateway:
         self.api_id = api_id
         self.ready = False
         self.health_extra: dict[str, Any] = {}
+        self.requests: Counter[str] = Counter()  # HTTP requests per function: what API Gateway bills
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """The route, its path parameters, and whether the path exists under another method (405 vs 404)."""
@@ -216,6 +218,7 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 headers[key] = f"{headers[key]},{value}" if key in headers else value
             event = build_event(route, self.command, path, parts.query, headers, body, params,
                                 self.client_address[0], gateway.api_id)
+            gateway.requests[route.function.spec.logical_id] += 1
             try:
                 result = route.function.invoke(event)
             except Exception:

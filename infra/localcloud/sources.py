@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 import time
 import uuid
@@ -58,6 +59,12 @@ class Source(threading.Thread):
         raise NotImplementedError
 
 
+def _bill(function: Any, usage: dict[str, Any]) -> None:
+    meter = getattr(function, "usage", None)
+    if meter is not None:
+        meter.add(usage)
+
+
 def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, value in (attributes or {}).items():
@@ -95,6 +102,9 @@ class SqsSource(Source):
         messages = response.get("Messages", [])
         if not messages:
             return False
+        # What Lambda's event source mapping bills to the account for a batch: the receive and the delete (its
+        # empty long polls are a fixed cost, in docs/capacity.md).
+        _bill(self.function, {"units": {"sqs_requests": 1 + math.ceil(len(messages) / 10)}})
         records = [self._record(m) for m in messages]
         try:
             result = self.function.invoke({"Records": records})
