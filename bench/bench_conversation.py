@@ -59,14 +59,12 @@ def _receiver(ctx: Any) -> list[Figure]:
                              Attributes={"FifoQueue": "true"})["QueueUrl"]
     settings = get_settings()
 
-    def use(dedupe_delivery_id: bool) -> None:
+    def use(dedupe_delivery_id: bool) -> Any:
         intake = Intake(configs=webhook_receiver.get_config_cache(), sqs=aws.client("sqs"), queue_url=queue,
                         history=HistoryStore(aws.table(settings.history_table)),
                         idempotency_table=settings.idempotency_table, dynamodb_client=aws.client("dynamodb"),
                         settings=IntakeSettings(dedupe_delivery_id=dedupe_delivery_id))
-        webhook_receiver._built = (settings, intake)
-
-    use(True)
+        return webhook_receiver.get_intake.override(intake)
 
     def event(message_id: int, delivery: str | None = None) -> dict[str, Any]:
         raw, hdrs = signed(incoming(account, 12, 5000 + message_id % 50, message_id, "Oi, tem tênis azul 42?"),
@@ -96,13 +94,13 @@ def _receiver(ctx: Any) -> list[Figure]:
             assert response["statusCode"] == 200, response
         return samples
 
-    timed([event(i) for i in range(1, 11)])  # warm-up: caches, connections
-    new = timed([event(i) for i in range(100, 400)])
-    repeated = [event(100 + i, delivery=None) for i in range(100)]  # same messages again: duplicates
-    dup = timed(repeated)
-    use(False)
-    message_only = timed([event(i) for i in range(1000, 1300)])
-    webhook_receiver._built = None
+    with use(True):
+        timed([event(i) for i in range(1, 11)])  # warm-up: caches, connections
+        new = timed([event(i) for i in range(100, 400)])
+        repeated = [event(100 + i, delivery=None) for i in range(100)]  # same messages again: duplicates
+        dup = timed(repeated)
+    with use(False):
+        message_only = timed([event(i) for i in range(1000, 1300)])
     ddb = aws.client("dynamodb")
     round_trips = []
     for i in range(200):

@@ -6,7 +6,6 @@ Management routes need `X-Api-Key`; `POST /odoo-webhook` is signed per tenant in
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -21,32 +20,25 @@ from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.service import ConfigService, precondition_failed
 from chatwoot_ai.config.store import ConfigStore, MappingStore
 from chatwoot_ai.errors import bad_request
+from chatwoot_ai.memo import per_settings
 from chatwoot_ai.models import Mapping, check_identifier
 from chatwoot_ai.observability import logger
-from chatwoot_ai.settings import Settings, get_settings
+from chatwoot_ai.settings import Settings
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
 
-_lock = threading.Lock()
-_built: tuple[Settings, ConfigService, OdooWebhook] | None = None
+@per_settings
+def config_service(settings: Settings) -> ConfigService:
+    client = aws.client("dynamodb")
+    cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
+    return ConfigService(client, ConfigStore(client, settings.config_table, cipher),
+                         MappingStore(client, settings.mapping_table))
 
 
-def service() -> tuple[ConfigService, OdooWebhook]:
-    """Built once per settings (tests and the local runner reset them)."""
-    global _built
-    settings = get_settings()
-    built = _built
-    if built is None or built[0] is not settings:
-        with _lock:
-            if _built is None or _built[0] is not settings:
-                client = aws.client("dynamodb")
-                cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
-                svc = ConfigService(client, ConfigStore(client, settings.config_table, cipher),
-                                    MappingStore(client, settings.mapping_table))
-                _built = (settings, svc, OdooWebhook(svc, settings.idempotency_table))
-            built = _built
-    return built[1], built[2]
+@per_settings
+def odoo_webhook(settings: Settings) -> OdooWebhook:
+    return OdooWebhook(config_service(), settings.idempotency_table)
 
 
 class MappingsBody(BaseModel):
@@ -82,7 +74,7 @@ def _etag(version: int) -> dict[str, str]:
 @app.get("/configs")
 def list_tenants() -> Response:
     require_admin(app)
-    return json_response(200, service()[0].tenants())
+    return json_response(200, config_service().tenants())
 
 
 @app.get("/configs/<tenant_id>/<domain>/<config_type>")
@@ -91,7 +83,7 @@ def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
     _ids(tenant_id, domain, config_type)
     raw = app.current_event.get_query_string_value("version")
     version = _int(raw, "version", 1) if raw else None
-    doc = service()[0].get(tenant_id, domain, config_type, version)
+    doc = config_service().get(tenant_id, domain, config_type, version)
     return json_response(200, doc, _etag(doc["version"]))
 
 
@@ -99,7 +91,7 @@ def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
 def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
     require_admin(app)
     _ids(tenant_id, domain, config_type)
-    return json_response(200, service()[0].versions(tenant_id, domain, config_type))
+    return json_response(200, config_service().versions(tenant_id, domain, config_type))
 
 
 @app.put("/configs/<tenant_id>/<domain>/<config_type>")
@@ -107,7 +99,7 @@ def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
     require_admin(app)
     _ids(tenant_id, domain, config_type)
     if_match = (header(app, "if-match") or "").strip()
-    svc = service()[0]
+    svc = config_service()
     expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
     data = _json_body()
     if if_match == "*" and svc.configs.head_version(tenant_id, domain, config_type) is None:
@@ -132,14 +124,14 @@ def _json_body() -> Any:
 @app.get("/mapping")
 def get_mappings() -> Response:
     require_admin(app)
-    return json_response(200, service()[0].list_mappings())
+    return json_response(200, config_service().list_mappings())
 
 
 @app.put("/mapping")
 def put_mappings() -> Response:
     require_admin(app)
     body = parse_body(app, MappingsBody)
-    return json_response(200, service()[0].put_mappings(body.mappings))
+    return json_response(200, config_service().put_mappings(body.mappings))
 
 
 @app.delete("/mapping/<account_id>/<inbox_id>")
@@ -147,16 +139,16 @@ def delete_mapping(account_id: str, inbox_id: str) -> Response:
     require_admin(app)
     account = _int(account_id, "account_id", 1)
     inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
-    return json_response(200, service()[0].delete_mapping(account, inbox))
+    return json_response(200, config_service().delete_mapping(account, inbox))
 
 
 # ---------------------------------------------------------------- Odoo
 @app.post("/odoo-webhook")
-def odoo_webhook() -> Response:
+def odoo_delivery() -> Response:
     event = app.current_event
     body = event.decoded_body or ""
     raw = body.encode() if isinstance(body, str) else body
-    return json_response(200, service()[1].handle(raw, dict(event.headers or {})))
+    return json_response(200, odoo_webhook().handle(raw, dict(event.headers or {})))
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

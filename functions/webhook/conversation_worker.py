@@ -7,7 +7,6 @@ crewai is imported on the first turn that needs an LLM, not here.
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,15 +24,14 @@ from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
 from chatwoot_ai.conversation.retrieval import Retriever
+from chatwoot_ai.memo import per_settings
 from chatwoot_ai.observability import logger
-from chatwoot_ai.settings import get_settings
-
-_lock = threading.Lock()
-_built: tuple[object, ConversationPipeline] | None = None
+from chatwoot_ai.settings import Settings
 
 
-def build_pipeline() -> ConversationPipeline:
-    settings = get_settings()
+@per_settings
+def get_pipeline(settings: Settings) -> ConversationPipeline:
+    """One pipeline per settings object (rebuilt when the runner or a test changes the environment)."""
     table = aws.table(settings.history_table)
     mcp = McpToolsFactory(settings.odoo_gateway_url, settings.admin_api_key.get_secret_value())
     factory = CrewFactory(
@@ -57,19 +55,6 @@ def build_pipeline() -> ConversationPipeline:
         settings=PipelineSettings(settings.conversation_debounce_s, settings.conversation_debounce_max_s,
                                   settings.conversation_history_turns),
     )
-
-
-def get_pipeline() -> ConversationPipeline:
-    """One pipeline per settings object (rebuilt when the runner or a test changes the environment)."""
-    global _built
-    settings = get_settings()
-    built = _built
-    if built is not None and built[0] is settings:
-        return built[1]
-    with _lock:
-        if _built is None or _built[0] is not settings:
-            _built = (settings, build_pipeline())
-        return _built[1]
 
 
 def record_handler(record: SQSRecord) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,34 +17,23 @@ from chatwoot_ai import aws
 from chatwoot_ai.config import get_config_cache, is_config_changed_event
 from chatwoot_ai.conversation.history import HistoryStore
 from chatwoot_ai.errors import ApiError, from_validation_error
+from chatwoot_ai.memo import per_settings
 from chatwoot_ai.observability import logger
-from chatwoot_ai.settings import get_settings
-
-_lock = threading.Lock()
-_built: tuple[object, Intake] | None = None
+from chatwoot_ai.settings import Settings
 
 
-def get_intake() -> Intake:
-    """One Intake per settings object (get_settings() is rebuilt when the runner or a test changes the environment)."""
-    global _built
-    settings = get_settings()
-    built = _built
-    if built is not None and built[0] is settings:
-        return built[1]
-    with _lock:
-        if _built is None or _built[0] is not settings:
-            intake = Intake(
-                configs=get_config_cache(),
-                sqs=aws.client("sqs"),
-                queue_url=settings.conversations_queue_url,
-                history=HistoryStore(aws.table(settings.history_table), settings.conversation_history_ttl_days),
-                idempotency_table=settings.idempotency_table,
-                dynamodb_client=aws.client("dynamodb"),
-                settings=IntakeSettings(settings.webhook_max_body_bytes, settings.webhook_signature_tolerance_s,
-                                        settings.webhook_idempotency_ttl_s, settings.webhook_dedupe_delivery_id),
-            )
-            _built = (settings, intake)
-        return _built[1]
+@per_settings
+def get_intake(settings: Settings) -> Intake:
+    return Intake(
+        configs=get_config_cache(),
+        sqs=aws.client("sqs"),
+        queue_url=settings.conversations_queue_url,
+        history=HistoryStore(aws.table(settings.history_table), settings.conversation_history_ttl_days),
+        idempotency_table=settings.idempotency_table,
+        dynamodb_client=aws.client("dynamodb"),
+        settings=IntakeSettings(settings.webhook_max_body_bytes, settings.webhook_signature_tolerance_s,
+                                settings.webhook_idempotency_ttl_s, settings.webhook_dedupe_delivery_id),
+    )
 
 
 def raw_body(event: dict[str, Any]) -> bytes:

@@ -96,7 +96,7 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
 
 
 def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_queued_once(
-        cloud: Any, chatwoot: ChatwootStub, short_debounce: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        cloud: Any, chatwoot: ChatwootStub, short_debounce: None) -> None:
     import webhook_receiver
     from webhook_intake import Intake
 
@@ -114,11 +114,11 @@ def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_que
                     dynamodb_client=dead_dynamodb())
     payload = incoming(shop.account, 12, 40_001, next(_ids), "Oi, alguém aí?")
     raw, headers = signed(payload, shop.secret)
-    monkeypatch.setattr(webhook_receiver, "_built", (settings, broken))
-    failed = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
+    with webhook_receiver.get_intake.override(broken):
+        failed = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
     assert failed.status_code == 500  # Chatwoot retries agent-bot webhooks on 500
     assert "Traceback" not in failed.text and shop.secret not in failed.text
-    monkeypatch.setattr(webhook_receiver, "_built", None)  # DynamoDB is back
+    # DynamoDB is back
     retried = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
     assert (retried.status_code, retried.json()["status"]) == (200, "queued")
     again = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)

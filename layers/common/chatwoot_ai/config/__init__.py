@@ -12,13 +12,12 @@
 
 from __future__ import annotations
 
-import threading
-
 from chatwoot_ai.config.cache import ConfigCache, parse_document
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.events import DETAIL_TYPE, EVENT_SOURCE, is_config_changed_event
 from chatwoot_ai.config.fallback import FileFallback
 from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.memo import per_settings
 from chatwoot_ai.settings import Settings, get_settings
 
 __all__ = [
@@ -29,12 +28,7 @@ __all__ = [
     "get_config_cache",
     "is_config_changed_event",
     "parse_document",
-    "reset_config_cache",
 ]
-
-_lock = threading.Lock()
-_cache: ConfigCache | None = None
-_built_from: Settings | None = None
 
 
 def build_config_cache(settings: Settings | None = None) -> ConfigCache:
@@ -52,22 +46,7 @@ def build_config_cache(settings: Settings | None = None) -> ConfigCache:
     )
 
 
-def get_config_cache() -> ConfigCache:
+@per_settings
+def get_config_cache(settings: Settings) -> ConfigCache:
     """The process-wide cache (one per warm Lambda instance); rebuilt when the settings were reset."""
-    global _cache, _built_from
-    settings = get_settings()
-    cache = _cache
-    if cache is not None and _built_from is settings:
-        return cache
-    with _lock:
-        if _cache is None or _built_from is not settings:
-            _cache = build_config_cache(settings)
-            _built_from = settings
-        return _cache
-
-
-def reset_config_cache() -> None:
-    global _cache, _built_from
-    with _lock:
-        _cache = None
-        _built_from = None
+    return build_config_cache(settings)

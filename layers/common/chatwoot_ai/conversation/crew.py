@@ -17,30 +17,27 @@ the LLM never chooses whose data is searched. crewai is imported on first use, n
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from chatwoot_ai.conversation.prompts import EMOJI_RULES, STYLES, fill, format_rules, load_yaml
 from chatwoot_ai.conversation.retrieval import RETRIEVAL_COLLECTIONS, Hit, Retriever, answer_from_hits, context_text
+from chatwoot_ai.memo import once
 from chatwoot_ai.models import TenantConfig
 from chatwoot_ai.observability import logger
 
 SPECIALISTS = ("business_rules", "support_documents", "products", "odoo")
 HANDOFF_TOKEN = "HANDOFF"
 
-_setup_lock = threading.Lock()
-_crewai_ready = False
-
-
+@once
 def ensure_crewai() -> None:
     """Imports crewai once, with its process-wide file locks swapped for in-process ones.
 
@@ -48,39 +45,32 @@ def ensure_crewai() -> None:
     concurrent crews in one process (measured: 4 parallel one-call crews took 1.25 s instead of 0.4 s). A Lambda
     instance is one process, so named threading locks give the same safety without the polling.
     """
-    global _crewai_ready
-    if _crewai_ready:
-        return
-    with _setup_lock:
-        if _crewai_ready:
-            return
-        import logging
-        import os
+    import logging
+    import os
 
-        os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
-        os.environ.setdefault("OTEL_SDK_DISABLED", "true")
-        os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
-        import crewai  # noqa: F401
-        from crewai_core.lock_store import set_lock_backend
+    os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+    os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
+    import crewai  # noqa: F401
+    from crewai_core.lock_store import set_lock_backend
 
-        locks: dict[str, threading.Lock] = {}
-        guard = threading.Lock()
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
 
-        @contextmanager
-        def in_process_lock(name: str, timeout: float = 120) -> Any:
-            with guard:
-                lock = locks.setdefault(name, threading.Lock())
-            if not lock.acquire(timeout=timeout):
-                raise TimeoutError(f"lock {name} not acquired within {timeout} s")
-            try:
-                yield
-            finally:
-                lock.release()
+    @contextmanager
+    def in_process_lock(name: str, timeout: float = 120) -> Any:
+        with guard:
+            lock = locks.setdefault(name, threading.Lock())
+        if not lock.acquire(timeout=timeout):
+            raise TimeoutError(f"lock {name} not acquired within {timeout} s")
+        try:
+            yield
+        finally:
+            lock.release()
 
-        set_lock_backend(in_process_lock)
-        # One warning per LLM call about approximate token counts otherwise.
-        logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
-        _crewai_ready = True
+    set_lock_backend(in_process_lock)
+    # One warning per LLM call about approximate token counts otherwise.
+    logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
 
 
 @dataclass
@@ -325,11 +315,6 @@ def _guarded(name: str, job: Callable[[], SpecialistResult]) -> SpecialistResult
         return SpecialistResult(name, "", False, True, time.perf_counter() - t0, type(exc).__name__)
 
 
-_llms: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_llms_lock = threading.Lock()
-_LLM_CACHE_SIZE = 32
-
-
 def build_llm(config: TenantConfig, api_key: str | None) -> Any:
     """crewai's LLM for the tenant: any provider by model string; an OpenAI-compatible `base_url` works too.
 
@@ -338,30 +323,22 @@ def build_llm(config: TenantConfig, api_key: str | None) -> Any:
     specialists), and a shared one reuses its connections. crewai documents an LLM as safe to call concurrently
     (per-call stop words go through a ContextVar).
     """
+    assert config.llm is not None and config.llm.model
+    if not api_key and config.llm.base_url:
+        api_key = "not-needed"  # local OpenAI-compatible servers accept any key; the SDK wants one
+    return _llm(config.llm.model, config.llm.base_url, config.llm.temperature, config.llm.timeout_s, api_key or None)
+
+
+@lru_cache(maxsize=32)
+def _llm(model: str, base_url: str | None, temperature: float, timeout_s: float, api_key: str | None) -> Any:
     from crewai import LLM
 
-    assert config.llm is not None and config.llm.model
-    kwargs: dict[str, Any] = {"model": config.llm.model, "temperature": config.llm.temperature,
-                              "timeout": config.llm.timeout_s, "max_retries": 1}
-    if config.llm.base_url:
-        kwargs["base_url"] = config.llm.base_url
+    kwargs: dict[str, Any] = {"model": model, "temperature": temperature, "timeout": timeout_s, "max_retries": 1}
+    if base_url:
+        kwargs["base_url"] = base_url
     if api_key:
         kwargs["api_key"] = api_key
-    elif config.llm.base_url:
-        kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers accept any key; the SDK wants one
-    key_digest = hashlib.sha256(str(kwargs.get("api_key", "")).encode()).hexdigest()
-    cache_key = (config.llm.model, config.llm.base_url, config.llm.temperature, config.llm.timeout_s, key_digest)
-    with _llms_lock:
-        found = _llms.get(cache_key)
-        if found is not None:
-            _llms.move_to_end(cache_key)
-            return found
-    llm = LLM(**kwargs)
-    with _llms_lock:
-        _llms[cache_key] = llm
-        while len(_llms) > _LLM_CACHE_SIZE:
-            _llms.popitem(last=False)
-    return llm
+    return LLM(**kwargs)
 
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
