@@ -37,12 +37,12 @@ def _receiver(ctx: Any) -> list[Figure]:
     """Warm handler time of new messages (the full path: tenant, HMAC, two idempotency records, history, SQS)."""
     import boto3
     import webhook_receiver
-    from support.webhook_fixtures import incoming, signed
     from webhook_intake import Intake, IntakeSettings
 
     from chatwoot_ai import aws
     from chatwoot_ai.conversation.history import HistoryStore
     from chatwoot_ai.settings import get_settings
+    from devtools.chatwoot_payloads import incoming, signed
 
     cloud = ctx.cloud
     headers = {"X-Api-Key": cloud.admin_key}
@@ -165,9 +165,8 @@ def _echo_tool() -> Any:
 
 
 def _crews() -> list[Figure]:
-    from support.llm_stub import LlmStub
-
     from chatwoot_ai.conversation.crew import ensure_crewai
+    from devtools.doubles import LlmStub
 
     ensure_crewai()
     with LlmStub(latency_s=0.3) as stub:

@@ -13,16 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chatwoot_stub import ChatwootStub
-from support.llm_stub import LlmStub, tool_call
-from support.odoo_double import OdooDouble
-from support.webhook_fixtures import incoming, signed
 
 from chatwoot_ai.conversation.crew import CrewFactory, Turn
 from chatwoot_ai.conversation.hub import Hub
 from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.retrieval import Retriever
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub, LlmStub, OdooDouble, tool_call
 
 
 class Context:

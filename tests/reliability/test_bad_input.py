@@ -23,9 +23,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability.load_driver import Tenant, make_tenants
-from support.chatwoot_stub import ChatwootStub
-from support.odoo_double import OdooDouble
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub, OdooDouble
 
 EXAMPLES = 20  # per operation
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,

@@ -23,8 +23,9 @@ import httpx
 import pytest
 from botocore.config import Config
 from reliability.load_driver import KINDS, Tenant, make_tenants, per_conversation
-from support.chatwoot_stub import ChatwootStub
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub
 
 DEAD = "http://127.0.0.1:9"  # nothing listens there: connection refused at once
 _ids = iter(range(int(time.time()) % 100_000 * 1000 + 500_000_000, 10**12))
@@ -264,7 +265,7 @@ def test_chatwoot_500s_are_retried_then_parked_in_the_dlq_and_answered_once_when
 @pytest.mark.parametrize("fault", ["failing", "slow"])
 def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: ChatwootStub, short_debounce: None,
                                                        fault: str) -> None:
-    from support.llm_stub import LlmStub
+    from devtools.doubles import LlmStub
 
     with LlmStub() as llm:
         if fault == "failing":
@@ -295,7 +296,7 @@ def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: Ch
 
 # ------------------------------------------------------------------ Odoo
 def test_odoo_timeout_is_a_bounded_504_and_a_timed_out_write_is_not_repeated(cloud: Any) -> None:
-    from support.odoo_double import OdooDouble
+    from devtools.doubles import OdooDouble
 
     with OdooDouble(version=18) as odoo:
         tenant_id = "t_" + uuid.uuid4().hex[:10]

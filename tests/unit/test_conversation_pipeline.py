@@ -13,8 +13,6 @@ from typing import Any
 import boto3
 import pytest
 from pydantic import SecretStr
-from support.chatwoot_stub import ChatwootStub
-from support.llm_stub import LlmStub
 from support.webhook_fixtures import FakeConfigs, FakeSearch, create_pipeline_resources
 
 from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
@@ -25,6 +23,7 @@ from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
 from chatwoot_ai.conversation.retrieval import Retriever
 from chatwoot_ai.models import Credentials, TenantConfig
+from devtools.doubles import ChatwootStub, LlmStub
 
 pytestmark = pytest.mark.slow  # crewai import (~4 s) and real crews
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from support.odoo_double import OdooDouble
 
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.odoo import get_pool, get_read_cache
 from chatwoot_ai.settings import reset_settings
+from devtools.doubles import OdooDouble
 from localcloud.gateway import Route, build_event, compile_path
 
 ADMIN = "unit-admin-key-0123456789"

@@ -11,15 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from pydantic import SecretStr
-from support.webhook_fixtures import (
-    ECHO,
-    INCOMING,
-    create_pipeline_resources,
-    echo,
-    incoming,
-    load,
-    signed,
-)
+from support.webhook_fixtures import create_pipeline_resources
 from webhook_events import classify, routing_ids
 from webhook_intake import Intake
 from webhook_signature import SignatureError, sign, verify
@@ -28,6 +20,7 @@ from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.models import Credentials, Mapping, TenantConfig
+from devtools.chatwoot_payloads import ECHO, INCOMING, echo, incoming, load, signed
 
 SECRET = "s3cret-for-tests"
 
