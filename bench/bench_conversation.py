@@ -23,26 +23,17 @@ PATHS = [str(ROOT / p) for p in ("layers/common", "functions/webhook", "tests")]
 HEAVY = ("crewai", "fastembed", "qdrant_client", "onnxruntime", "litellm")
 
 
-class _Context:
-    function_name = "WebhookReceiverFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookReceiverFunction"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
-
-
 def _receiver(ctx: Any) -> list[Figure]:
     """Warm handler time of new messages (the full path: tenant, HMAC, two idempotency records, history, SQS)."""
     import boto3
     import webhook_receiver
-    from webhook_intake import Intake, IntakeSettings
 
     from chatwoot_ai import aws
     from chatwoot_ai.conversation.history import HistoryStore
+    from chatwoot_ai.conversation.intake import Intake, IntakeSettings
     from chatwoot_ai.settings import get_settings
     from devtools.chatwoot_payloads import incoming, signed
+    from devtools.lambda_context import FakeLambdaContext
 
     cloud = ctx.cloud
     headers = {"X-Api-Key": cloud.admin_key}
@@ -89,7 +80,7 @@ def _receiver(ctx: Any) -> list[Figure]:
                 # p50 9 ms when empty, 44 ms at 450 messages), so keep it near empty, outside the timing.
                 drain()
             started = time.perf_counter()
-            response = webhook_receiver.lambda_handler(ev, _Context())
+            response = webhook_receiver.lambda_handler(ev, FakeLambdaContext("WebhookReceiverFunction"))
             samples.append(time.perf_counter() - started)
             assert response["statusCode"] == 200, response
         return samples
@@ -238,7 +229,7 @@ def _cold_start() -> list[Figure]:
 
 # Where the receiver's import time goes (cumulative ms of each, where it is first imported).
 PARTS = ("boto3", "aws_xray_sdk.core", "pydantic", "aws_lambda_powertools.utilities.idempotency",
-         "aws_lambda_powertools.event_handler", "chatwoot_ai.config", "webhook_intake")
+         "aws_lambda_powertools.event_handler", "chatwoot_ai.config", "chatwoot_ai.conversation.intake")
 
 
 def receiver_import_ms(runs: int = 7) -> tuple[float, list[str], dict[str, float]]:

@@ -9,8 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from webhook_signature import sign
-
+from chatwoot_ai.signing import sign
 from devtools import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "chatwoot"

@@ -1,158 +1,26 @@
 """ConfigApiFunction: the Config API (docs/config.md) - versioned documents, the mapping, the Odoo webhook.
 
-Management routes need `X-Api-Key`; `POST /odoo-webhook` is signed per tenant instead.
+Routes: chatwoot_ai.routes.configs; the domain: chatwoot_ai.config (service, odoo_delivery).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from config_odoo_webhook import OdooWebhook
-from pydantic import BaseModel, ConfigDict, Field
 
-from chatwoot_ai import aws
-from chatwoot_ai.api import header, install_error_handlers, json_response, parse_body, require_admin
-from chatwoot_ai.config import get_config_cache, is_config_changed_event
-from chatwoot_ai.config.crypto import CredentialsCipher
-from chatwoot_ai.config.service import ConfigService, precondition_failed
-from chatwoot_ai.config.store import ConfigStore, MappingStore
-from chatwoot_ai.errors import bad_request
-from chatwoot_ai.memo import per_settings
-from chatwoot_ai.models import Mapping, check_identifier
+from chatwoot_ai.api import install_error_handlers
+from chatwoot_ai.middleware import config_changes
 from chatwoot_ai.observability import logger
-from chatwoot_ai.settings import Settings
+from chatwoot_ai.routes import configs
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
-
-@per_settings
-def config_service(settings: Settings) -> ConfigService:
-    client = aws.client("dynamodb")
-    cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
-    return ConfigService(client, ConfigStore(client, settings.config_table, cipher),
-                         MappingStore(client, settings.mapping_table))
+app.include_router(configs.router)
 
 
-@per_settings
-def odoo_webhook(settings: Settings) -> OdooWebhook:
-    return OdooWebhook(config_service(), settings.idempotency_table)
-
-
-class MappingsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    mappings: list[Mapping] = Field(max_length=100)
-
-
-def _ids(tenant_id: str, domain: str, config_type: str | None = None) -> None:
-    for value, name in ((tenant_id, "tenant_id"), (domain, "domain"), (config_type, "config_type")):
-        if value is None:
-            continue
-        try:
-            check_identifier(value, name)
-        except ValueError as exc:
-            raise bad_request(str(exc), name) from exc
-
-
-def _int(value: str | None, name: str, minimum: int = 0) -> int:
-    try:
-        number = int((value or "").strip().removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise bad_request(f"{name} must be a version number", name) from exc
-    if number < minimum:
-        raise bad_request(f"{name} must be at least {minimum}", name)
-    return number
-
-
-def _etag(version: int) -> dict[str, str]:
-    return {"ETag": f'"{version}"'}
-
-
-# ---------------------------------------------------------------- documents
-@app.get("/configs")
-def list_tenants() -> Response:
-    require_admin(app)
-    return json_response(200, config_service().tenants())
-
-
-@app.get("/configs/<tenant_id>/<domain>/<config_type>")
-def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
-    require_admin(app)
-    _ids(tenant_id, domain, config_type)
-    raw = app.current_event.get_query_string_value("version")
-    version = _int(raw, "version", 1) if raw else None
-    doc = config_service().get(tenant_id, domain, config_type, version)
-    return json_response(200, doc, _etag(doc["version"]))
-
-
-@app.get("/configs/<tenant_id>/<domain>/<config_type>/versions")
-def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
-    require_admin(app)
-    _ids(tenant_id, domain, config_type)
-    return json_response(200, config_service().versions(tenant_id, domain, config_type))
-
-
-@app.put("/configs/<tenant_id>/<domain>/<config_type>")
-def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
-    require_admin(app)
-    _ids(tenant_id, domain, config_type)
-    if_match = (header(app, "if-match") or "").strip()
-    svc = config_service()
-    expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
-    data = _json_body()
-    if if_match == "*" and svc.configs.head_version(tenant_id, domain, config_type) is None:
-        raise precondition_failed(None, "*")  # "*": only if it exists (documents are never deleted)
-    result = svc.put(tenant_id, domain, config_type, data, expected)
-    logger.info("document stored", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
-                                          "version": result["version"]})
-    return json_response(200, result, _etag(result["version"]))
-
-
-def _json_body() -> Any:
-    raw = app.current_event.decoded_body
-    if not raw:
-        raise bad_request("request body is required", code="missing_body")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
-
-
-# ---------------------------------------------------------------- mapping
-@app.get("/mapping")
-def get_mappings() -> Response:
-    require_admin(app)
-    return json_response(200, config_service().list_mappings())
-
-
-@app.put("/mapping")
-def put_mappings() -> Response:
-    require_admin(app)
-    body = parse_body(app, MappingsBody)
-    return json_response(200, config_service().put_mappings(body.mappings))
-
-
-@app.delete("/mapping/<account_id>/<inbox_id>")
-def delete_mapping(account_id: str, inbox_id: str) -> Response:
-    require_admin(app)
-    account = _int(account_id, "account_id", 1)
-    inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
-    return json_response(200, config_service().delete_mapping(account, inbox))
-
-
-# ---------------------------------------------------------------- Odoo
-@app.post("/odoo-webhook")
-def odoo_delivery() -> Response:
-    event = app.current_event
-    body = event.decoded_body or ""
-    raw = body.encode() if isinstance(body, str) else body
-    return json_response(200, odoo_webhook().handle(raw, dict(event.headers or {})))
-
-
+@logger.inject_lambda_context(clear_state=True)
+@config_changes
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if is_config_changed_event(event):
-        get_config_cache().handle_event(event)
-        return {}
     return app.resolve(event, context)

@@ -21,16 +21,11 @@ from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.retrieval import Retriever
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.doubles import ChatwootStub, LlmStub, OdooDouble, tool_call
+from devtools.lambda_context import FakeLambdaContext
 
 
-class Context:
-    function_name = "WebhookReceiverFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookReceiverFunction"
-    aws_request_id = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
+def receiver_context() -> FakeLambdaContext:
+    return FakeLambdaContext("WebhookReceiverFunction")
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +73,17 @@ def test_receiver_handler_verifies_raw_bytes_whatever_the_body_encoding(cloud: A
     for index, as_base64 in enumerate((False, True)):
         payload = incoming(shop["account"], 12, 50 + index, 9000 + index, "Olá, tudo bem? Ação ✓")
         raw, headers = signed(payload, "segredo-1")
-        response = webhook_receiver.lambda_handler(http_event(raw, headers, as_base64), Context())
+        response = webhook_receiver.lambda_handler(http_event(raw, headers, as_base64), receiver_context())
         assert response["statusCode"] == 200, response
         assert json.loads(response["body"])["status"] == "queued"
     raw, headers = signed(incoming(shop["account"], 12, 52, 9002, "oi"), "segredo-1")
     headers["X-Chatwoot-Signature"] = headers["X-Chatwoot-Signature"][:-2] + "00"
-    response = webhook_receiver.lambda_handler(http_event(raw, headers, False), Context())
+    response = webhook_receiver.lambda_handler(http_event(raw, headers, False), receiver_context())
     assert response["statusCode"] == 401
     assert json.loads(response["body"])["error"]["code"] == "unauthorized"
     changed = {"source": "chatwoot-ai.config", "detail-type": "ConfigChanged",
                "detail": {"tenant_id": shop["id"], "domain": "default", "config_type": "config", "version": 2}}
-    assert webhook_receiver.lambda_handler(changed, Context()) == {}
+    assert webhook_receiver.lambda_handler(changed, receiver_context()) == {}
 
 
 def _record(job: ConversationJob, message_id: str) -> dict[str, Any]:
@@ -126,7 +121,7 @@ def test_worker_reports_only_the_failed_conversation_and_what_follows_it(cloud: 
     # Fewer, faster retries for the dead Chatwoot (restored after the test: the stack's worker shares the pipeline).
     monkeypatch.setattr(conversation_worker.get_pipeline(), "chatwoot_factory", _fast_chatwoot())
     event = {"Records": [_record(job, f"m{i}") for i, job in enumerate(jobs)]}
-    result = conversation_worker.lambda_handler(event, Context())
+    result = conversation_worker.lambda_handler(event, receiver_context())
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m1", "m2"]
     assert chatwoot.replies(7) == ["Já chamo."]
     assert [c.headers["api_access_token"] for c in chatwoot.successful()] == ["tok-ok"] * 3

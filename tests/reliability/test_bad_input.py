@@ -156,9 +156,9 @@ def run_schema(spec: dict[str, Any], base_url: str, headers: dict[str, str], sec
 
 def test_config_api_survives_schemathesis(cloud: Any, secrets_env: dict[str, Any], logs: Captured) -> None:
     import config_api
-    from config_api import MappingsBody
 
     from chatwoot_ai.models import TenantConfig
+    from chatwoot_ai.routes.configs import MappingsBody
 
     spec = powertools_spec(config_api.app, {"PUT /mapping": MappingsBody,
                                             "PUT /configs/{tenant_id}/{domain}/{config_type}": TenantConfig})

@@ -99,10 +99,10 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
 def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_queued_once(
         cloud: Any, chatwoot: ChatwootStub, short_debounce: None) -> None:
     import webhook_receiver
-    from webhook_intake import Intake
 
     from chatwoot_ai.config import get_config_cache
     from chatwoot_ai.conversation.history import HistoryStore
+    from chatwoot_ai.conversation.intake import Intake
     from chatwoot_ai.settings import get_settings
 
     (shop,) = make_tenants(cloud.url, cloud.admin_key, chatwoot.url, 1)

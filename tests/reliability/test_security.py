@@ -68,7 +68,7 @@ def test_no_route_answers_without_its_auth(cloud: Any) -> None:
 
 
 def test_signed_routes_refuse_an_unsigned_or_foreign_signature(cloud: Any) -> None:
-    from config_odoo_webhook import sign
+    from chatwoot_ai.signing import sign
 
     stub = ChatwootStub().start()
     try:
