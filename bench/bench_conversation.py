@@ -120,7 +120,6 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
     from support.webhook_fixtures import FakeSearch
 
     from chatwoot_ai.conversation.crew import CrewFactory, Turn
-    from chatwoot_ai.conversation.hub import Hub
     from chatwoot_ai.conversation.retrieval import Retriever
     from chatwoot_ai.models import TenantConfig
 
@@ -131,7 +130,7 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
     config = TenantConfig.model_validate({
         "company": {"name": "Bench"}, "llm": {"model": "openai/stub-model", "base_url": llm_url},
         "odoo": {"url": "http://odoo.invalid", "db": "d", "username": "u"}})
-    plan = Hub(factory).crew_for(config, "whatsapp")
+    plan = factory.plan(config, "whatsapp")
     assert len(plan.specialists) == 4, plan.specialists
     walls = []
     for _ in range(rounds):
@@ -183,24 +182,19 @@ import json, sys, time
 t0 = time.perf_counter()
 import conversation_worker
 t1 = time.perf_counter()
-from chatwoot_ai.conversation.crew import ensure_crewai
+from chatwoot_ai.conversation.agents import build_llm, crew_tasks, ensure_crewai, tenant_values
 ensure_crewai()
 t2 = time.perf_counter()
-from chatwoot_ai.conversation.crew import CrewFactory, build_llm
-from chatwoot_ai.conversation.prompts import fill, load_yaml
+from crewai import Crew
+from chatwoot_ai.conversation.crew import CrewFactory, turn_values, Turn
 from chatwoot_ai.models import TenantConfig
-from crewai import Agent, Crew, Task
 config = TenantConfig.model_validate({"company": {"name": "B"}, "llm": {"model": "openai/m",
                                       "base_url": "http://127.0.0.1:9/v1"}})
-agents = load_yaml("agents.yaml"); tasks = load_yaml("tasks.yaml")
-crew_agents, crew_tasks = [], []
-for name in agents:
-    a = Agent(role=fill(agents[name]["role"], {}), goal=agents[name]["goal"], backstory=agents[name]["backstory"],
-              llm=build_llm(config, "k"), verbose=False)
-    crew_agents.append(a)
-    crew_tasks.append(Task(description=tasks[name]["description"], expected_output=tasks[name]["expected_output"],
-                           agent=a))
-Crew(agents=crew_agents, tasks=crew_tasks, verbose=False)
+plan = CrewFactory(lambda t: None).plan(config, "whatsapp")
+values = turn_values(Turn(["oi"], []), config)
+built = [spec.build(values, build_llm(config, "k"), [])
+         for spec in crew_tasks(tenant_values(config, plan.channel, plan.profile)).values()]
+Crew(agents=[agent for agent, _ in built], tasks=[task for _, task in built], verbose=False)
 t3 = time.perf_counter()
 print(json.dumps({"handler_import": t1 - t0, "crewai_import": t2 - t1, "crew_build": t3 - t2}))
 """

@@ -15,7 +15,6 @@ from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.conversation.crew import CrewFactory
 from chatwoot_ai.conversation.history import HistoryStore
-from chatwoot_ai.conversation.hub import Hub
 from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
@@ -31,9 +30,9 @@ from chatwoot_ai.settings import Settings
 def get_pipeline(settings: Settings) -> ConversationPipeline:
     table = aws.table(settings.history_table)
     mcp = McpToolsFactory(settings.odoo_gateway_url, settings.admin_api_key.get_secret_value())
-    factory = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=settings.specialist_timeout_s,
-                          parallel=settings.crew_parallel_specialists, tools_factory=mcp,
-                          mcp_available=lambda _config: mcp.available())
+    crews = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=settings.specialist_timeout_s,
+                        parallel=settings.crew_parallel_specialists, tools_factory=mcp,
+                        mcp_available=lambda _config: mcp.available())
 
     def chatwoot(base_url: str, token: str) -> ChatwootClient:
         return ChatwootClient(base_url, token, timeout_s=settings.chatwoot_timeout_s,
@@ -41,7 +40,7 @@ def get_pipeline(settings: Settings) -> ConversationPipeline:
 
     return ConversationPipeline(
         configs=get_config_cache(), history=HistoryStore(table, settings.conversation_history_ttl_days),
-        ledger=ReplyLedger(table, settings.conversation_history_ttl_days), hub=Hub(factory), chatwoot_factory=chatwoot,
+        ledger=ReplyLedger(table, settings.conversation_history_ttl_days), crews=crews, chatwoot_factory=chatwoot,
         settings=PipelineSettings(settings.conversation_debounce_s, settings.conversation_debounce_max_s,
                                   settings.conversation_history_turns),
     )

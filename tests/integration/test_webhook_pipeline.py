@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from chatwoot_ai.conversation.crew import CrewFactory, Turn
-from chatwoot_ai.conversation.hub import Hub
 from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.retrieval import Retriever
@@ -159,7 +158,7 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
 
     config = get_config_cache().config(shop["id"])
     assert config is not None
-    plan = Hub(factory).crew_for(config, "whatsapp")
+    plan = factory.plan(config, "whatsapp")
     assert plan.specialists == ["odoo"]
     result = factory.run(plan, config, shop["id"], "default", Turn(["Qual o status do pedido S00001?"], []), "sk-x")
     assert result.answer is not None and "Pedido confirmado" in result.answer

@@ -175,7 +175,6 @@ def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: O
     the read tools (and the gateway refuses writes for a tenant that did not enable them), so Odoo sees no write."""
     from chatwoot_ai.config import get_config_cache
     from chatwoot_ai.conversation.crew import CrewFactory, Turn
-    from chatwoot_ai.conversation.hub import Hub
     from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
     from chatwoot_ai.conversation.retrieval import Retriever
     from devtools.doubles import LlmStub, tool_call
@@ -204,7 +203,7 @@ def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: O
         config = cache.config(tenant_id)
         assert config is not None and config.llm is not None
         odoo.reset_counters()
-        plan = Hub(factory).crew_for(config, "whatsapp")
+        plan = factory.plan(config, "whatsapp")
         for text in INJECTIONS:
             factory.run(plan, config, tenant_id, "default", Turn([text], []), "sk-x")
         offered = {t["function"]["name"] for r in llm.requests for t in (r.get("tools") or [])}
