@@ -52,8 +52,8 @@ def _receiver(ctx: Any) -> list[Figure]:
 
     def use(dedupe_delivery_id: bool) -> Any:
         intake = Intake(configs=webhook_receiver.get_config_cache(), sqs=aws.client("sqs"), queue_url=queue,
-                        history=HistoryStore(aws.table(settings.history_table)),
-                        idempotency_table=settings.idempotency_table, dynamodb_client=aws.client("dynamodb"),
+                        history=HistoryStore(aws.table(settings.resources.history_table)),
+                        idempotency_table=settings.resources.idempotency_table, dynamodb_client=aws.client("dynamodb"),
                         settings=IntakeSettings(dedupe_delivery_id=dedupe_delivery_id))
         return webhook_receiver.get_intake.override(intake)
 
@@ -96,7 +96,7 @@ def _receiver(ctx: Any) -> list[Figure]:
     round_trips = []
     for i in range(200):
         started = time.perf_counter()
-        ddb.get_item(TableName=settings.idempotency_table, Key={"id": {"S": f"bench-{i}"}})
+        ddb.get_item(TableName=settings.resources.idempotency_table, Key={"id": {"S": f"bench-{i}"}})
         round_trips.append(time.perf_counter() - started)
     p50, p99 = percentile(new, 50) * 1000, percentile(new, 99) * 1000
     p99_message_only = percentile(message_only, 99) * 1000

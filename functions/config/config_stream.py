@@ -20,7 +20,7 @@ from chatwoot_ai.settings import get_settings
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    entries = build_entries(event.get("Records", []), get_settings().event_bus_name)
+    entries = build_entries(event.get("Records", []), get_settings().resources.event_bus_name)
     failed = publish(entries, aws.client("events")) if entries else None
     logger.info("config changes published", extra={"records": len(event.get("Records", [])),
                                                    "events": len(entries), "failed_at": failed})

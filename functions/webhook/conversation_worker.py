@@ -28,21 +28,19 @@ from chatwoot_ai.settings import Settings
 
 @per_settings
 def get_pipeline(settings: Settings) -> ConversationPipeline:
-    table = aws.table(settings.history_table)
-    mcp = McpToolsFactory(settings.odoo_gateway_url, settings.admin_api_key.get_secret_value())
-    crews = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=settings.specialist_timeout_s,
-                        parallel=settings.crew_parallel_specialists, tools_factory=mcp,
+    conversation, chatwoot = settings.conversation, settings.chatwoot
+    table = aws.table(settings.resources.history_table)
+    mcp = McpToolsFactory(settings.odoo.gateway_url, settings.admin_api_key.get_secret_value())
+    crews = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=conversation.specialist_timeout_s,
+                        parallel=conversation.parallel_specialists, tools_factory=mcp,
                         mcp_available=lambda _config: mcp.available())
-
-    def chatwoot(base_url: str, token: str) -> ChatwootClient:
-        return ChatwootClient(base_url, token, timeout_s=settings.chatwoot_timeout_s,
-                              max_attempts=settings.chatwoot_max_attempts, backoff_s=settings.chatwoot_backoff_s)
-
     return ConversationPipeline(
-        configs=get_config_cache(), history=HistoryStore(table, settings.conversation_history_ttl_days),
-        ledger=ReplyLedger(table, settings.conversation_history_ttl_days), crews=crews, chatwoot_factory=chatwoot,
-        settings=PipelineSettings(settings.conversation_debounce_s, settings.conversation_debounce_max_s,
-                                  settings.conversation_history_turns),
+        configs=get_config_cache(), history=HistoryStore(table, conversation.history_ttl_days),
+        ledger=ReplyLedger(table, conversation.history_ttl_days), crews=crews,
+        chatwoot_factory=lambda base_url, token: ChatwootClient(
+            base_url, token, timeout_s=chatwoot.timeout_s, max_attempts=chatwoot.max_attempts,
+            backoff_s=chatwoot.backoff_s),
+        settings=PipelineSettings(conversation.debounce_s, conversation.debounce_max_s, conversation.history_turns),
     )
 
 

@@ -26,12 +26,12 @@ def get_intake(settings: Settings) -> Intake:
     return Intake(
         configs=get_config_cache(),
         sqs=aws.client("sqs"),
-        queue_url=settings.conversations_queue_url,
-        history=HistoryStore(aws.table(settings.history_table), settings.conversation_history_ttl_days),
-        idempotency_table=settings.idempotency_table,
+        queue_url=settings.resources.conversations_queue_url,
+        history=HistoryStore(aws.table(settings.resources.history_table), settings.conversation.history_ttl_days),
+        idempotency_table=settings.resources.idempotency_table,
         dynamodb_client=aws.client("dynamodb"),
-        settings=IntakeSettings(settings.webhook_max_body_bytes, settings.webhook_signature_tolerance_s,
-                                settings.webhook_idempotency_ttl_s, settings.webhook_dedupe_delivery_id),
+        settings=IntakeSettings(settings.webhook.max_body_bytes, settings.webhook.signature_tolerance_s,
+                                settings.webhook.idempotency_ttl_s, settings.webhook.dedupe_delivery_id),
     )
 
 

@@ -107,7 +107,7 @@ def test_worker_reports_only_the_failed_conversation_and_what_follows_it(cloud: 
     broken = tenant(cloud, {"company": {"name": "Loja Fora"}, "chatwoot": {"base_url": "http://127.0.0.1:9"},
                             "enabled_collections": [], "handoff": {"keywords": ["atendente"], "message": "Já chamo."}},
                     {"chatwoot_api_access_token": "tok-broken"})
-    history = HistoryStore(aws.table(get_settings().history_table))
+    history = HistoryStore(aws.table(get_settings().resources.history_table))
     now = int(time.time() * 1000) - 10_000  # quiet for longer than the debounce: no wait
     jobs = []
     for t, message_id in ((ok, 1), (broken, 2), (broken, 3)):

@@ -78,8 +78,8 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
 
     settings = get_settings()
     dead = dead_dynamodb()
-    monkeypatch.setattr(cache, "configs", ConfigStore(dead, settings.config_table, cache.configs.cipher))
-    monkeypatch.setattr(cache, "mappings", MappingStore(dead, settings.mapping_table))
+    monkeypatch.setattr(cache, "configs", ConfigStore(dead, settings.resources.config_table, cache.configs.cipher))
+    monkeypatch.setattr(cache, "mappings", MappingStore(dead, settings.resources.mapping_table))
     monkeypatch.setattr(cache, "fallback", FileFallback(tmp_path))
     offset = [0.0]
     real_clock = cache.clock
@@ -109,10 +109,10 @@ def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_que
     settings = get_settings()
     dead_table = boto3.resource("dynamodb", endpoint_url=DEAD, region_name="us-east-1",
                                 config=Config(connect_timeout=0.2, retries={"max_attempts": 1})
-                                ).Table(settings.history_table)
-    broken = Intake(configs=get_config_cache(), sqs=boto3.client("sqs"), queue_url=settings.conversations_queue_url,
-                    history=HistoryStore(dead_table), idempotency_table=settings.idempotency_table,
-                    dynamodb_client=dead_dynamodb())
+                                ).Table(settings.resources.history_table)
+    broken = Intake(configs=get_config_cache(), sqs=boto3.client("sqs"),
+                    queue_url=settings.resources.conversations_queue_url, history=HistoryStore(dead_table),
+                    idempotency_table=settings.resources.idempotency_table, dynamodb_client=dead_dynamodb())
     payload = incoming(shop.account, 12, 40_001, next(_ids), "Oi, alguém aí?")
     raw, headers = signed(payload, shop.secret)
     with webhook_receiver.get_intake.override(broken):
@@ -160,7 +160,7 @@ def enqueue(cloud: Any, queue_url: str, tenant: Tenant, conversation: int, text:
     job = ConversationJob(tenant_id=tenant.id, account_id=tenant.account, inbox_id=12, conversation_id=conversation,
                           message_id=next(_ids), content=text, channel="whatsapp",
                           received_at_ms=int(time.time() * 1000) - 5000)
-    HistoryStore(aws.table(get_settings().history_table)).add_turn(
+    HistoryStore(aws.table(get_settings().resources.history_table)).add_turn(
         conversation_pk(tenant.id, tenant.account, conversation), "customer", text, job.message_id, job.received_at_ms)
     cloud.stack.client("sqs").send_message(QueueUrl=queue_url, MessageBody=job.model_dump_json(),
                                            MessageGroupId=job.group_id,

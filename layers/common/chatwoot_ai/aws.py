@@ -19,7 +19,7 @@ _BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_t
 
 
 def _options(settings: Settings) -> dict[str, Any]:
-    return {"region_name": settings.aws_region, "endpoint_url": settings.aws_endpoint_url or None,
+    return {"region_name": settings.aws.region, "endpoint_url": settings.aws.endpoint_url or None,
             "config": _BOTO_CONFIG}
 
 

@@ -21,7 +21,7 @@ from chatwoot_ai.vector.models import VectorizeMessage
 @per_settings
 def job_store(settings: Settings) -> JobsDal:
     """The vectorize jobs table (the API creates jobs, the worker finishes their parts)."""
-    return JobsDal(aws.table(settings.jobs_table), settings.vectorize_jobs_ttl_days)
+    return JobsDal(aws.table(settings.resources.jobs_table), settings.vectorize_jobs_ttl_days)
 
 
 def handle_record(record: dict[str, Any], jobs: JobsDal) -> None:
@@ -30,7 +30,7 @@ def handle_record(record: dict[str, Any], jobs: JobsDal) -> None:
     if "sync" in body:
         from chatwoot_ai.vector.sync import run_sync
 
-        run_sync(body, jobs, aws.client("sqs"), get_settings().vectorize_queue_url)
+        run_sync(body, jobs, aws.client("sqs"), get_settings().resources.vectorize_queue_url)
         return
     message = VectorizeMessage.model_validate(body)
     job = jobs.get(message.job_id)

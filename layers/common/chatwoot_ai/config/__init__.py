@@ -37,12 +37,12 @@ def build_config_cache(settings: Settings | None = None) -> ConfigCache:
 
     settings = settings or get_settings()
     dynamodb = aws.client("dynamodb")
-    cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
+    cipher = CredentialsCipher(aws.client("kms"), settings.resources.credentials_kms_key_id)
     return ConfigCache(
-        ConfigStore(dynamodb, settings.config_table, cipher),
-        MappingStore(dynamodb, settings.mapping_table),
-        FileFallback(settings.config_fallback_dir or None),
-        max_staleness_s=settings.config_max_staleness_s,
+        ConfigStore(dynamodb, settings.resources.config_table, cipher),
+        MappingStore(dynamodb, settings.resources.mapping_table),
+        FileFallback(settings.config_cache.fallback_dir or None),
+        max_staleness_s=settings.config_cache.max_staleness_s,
     )
 
 

@@ -59,16 +59,16 @@ class TenantOdoo:
 
     def cache_ttl_s(self) -> float:
         extra = self.settings.model_extra or {}
-        value = extra.get("cache_ttl_s", get_settings().odoo_cache_ttl_s)
+        value = extra.get("cache_ttl_s", get_settings().odoo.cache_ttl_s)
         try:
             return max(0.0, float(value))
         except (TypeError, ValueError):
-            return get_settings().odoo_cache_ttl_s
+            return get_settings().odoo.cache_ttl_s
 
     def operations(self) -> OdooOperations:
         ttl = self.cache_ttl_s()
         client = OdooClient(self.target, allow_write=self.allow_write)
-        return OdooOperations(client, cache_ttl_s=ttl, stock_ttl_s=min(ttl, get_settings().odoo_stock_cache_ttl_s))
+        return OdooOperations(client, cache_ttl_s=ttl, stock_ttl_s=min(ttl, get_settings().odoo.stock_cache_ttl_s))
 
 
 def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:

@@ -27,14 +27,14 @@ router = APIGatewayHttpRouter()
 @per_settings
 def config_service(settings: Settings) -> ConfigService:
     client = aws.client("dynamodb")
-    cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
-    return ConfigService(client, ConfigStore(client, settings.config_table, cipher),
-                         MappingStore(client, settings.mapping_table))
+    cipher = CredentialsCipher(aws.client("kms"), settings.resources.credentials_kms_key_id)
+    return ConfigService(client, ConfigStore(client, settings.resources.config_table, cipher),
+                         MappingStore(client, settings.resources.mapping_table))
 
 
 @per_settings
 def odoo_webhook(settings: Settings) -> OdooWebhook:
-    return OdooWebhook(config_service(), settings.idempotency_table)
+    return OdooWebhook(config_service(), settings.resources.idempotency_table)
 
 
 class MappingsBody(BaseModel):

@@ -96,7 +96,7 @@ def vectorize() -> Response:
     from chatwoot_ai.vector.submit import submit
 
     request: VectorizeRequest = _authorized_body(VectorizeRequest)
-    body = submit(request, job_store(), aws.client("sqs"), get_settings().vectorize_queue_url)
+    body = submit(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
     return json_response(202, body)
 
 
@@ -105,7 +105,7 @@ def vectorize_sync() -> Response:
     from chatwoot_ai.vector.sync import start_sync
 
     request: SyncRequest = _authorized_body(SyncRequest)
-    body = start_sync(request, job_store(), aws.client("sqs"), get_settings().vectorize_queue_url)
+    body = start_sync(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
     return json_response(202, body)
 
 
