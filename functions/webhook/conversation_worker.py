@@ -15,9 +15,9 @@ from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.conversation.crew import CrewFactory
 from chatwoot_ai.conversation.history import HistoryStore
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.conversation.retrieval import Retriever
 from chatwoot_ai.fifo_batch import process_fifo_batch
 from chatwoot_ai.memo import per_settings

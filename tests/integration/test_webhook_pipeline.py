@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from chatwoot_ai.conversation.crew import CrewFactory, Turn
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.conversation.retrieval import Retriever
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.doubles import ChatwootStub, LlmStub, OdooDouble, tool_call

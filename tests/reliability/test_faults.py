@@ -57,7 +57,7 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from chatwoot_ai.config import get_config_cache
     from chatwoot_ai.config.fallback import FileFallback
-    from chatwoot_ai.config.store import ConfigStore, MappingStore
+    from chatwoot_ai.config.tables import ConfigStore, MappingStore
     from chatwoot_ai.settings import get_settings
 
     warm, cold = make_tenants(cloud.url, cloud.admin_key, chatwoot.url, 2)
@@ -154,7 +154,7 @@ def enqueue(cloud: Any, queue_url: str, tenant: Tenant, conversation: int, text:
     """What the receiver does for a new message: the turn in the history, the job on the queue."""
     from chatwoot_ai import aws
     from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-    from chatwoot_ai.conversation.jobs import ConversationJob
+    from chatwoot_ai.conversation.queue_job import ConversationJob
     from chatwoot_ai.settings import get_settings
 
     job = ConversationJob(tenant_id=tenant.id, account_id=tenant.account, inbox_id=12, conversation_id=conversation,

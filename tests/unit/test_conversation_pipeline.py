@@ -18,8 +18,8 @@ from support.webhook_fixtures import FakeConfigs, FakeSearch, create_pipeline_re
 from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.conversation.crew import CrewFactory, Turn
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.conversation.retrieval import Retriever
 from chatwoot_ai.models import Credentials, TenantConfig
 from devtools.doubles import ChatwootStub, LlmStub

@@ -16,7 +16,7 @@ from support.webhook_fixtures import create_pipeline_resources
 from chatwoot_ai.conversation.chatwoot_events import classify, routing_ids
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.intake import Intake, IntakeSettings
-from chatwoot_ai.conversation.jobs import ConversationJob
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.models import Credentials, Mapping, TenantConfig
 from chatwoot_ai.signing import SignatureError, sign, verify

@@ -16,7 +16,7 @@ from chatwoot_ai.config.cache import ConfigCache, parse_document
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.events import DETAIL_TYPE, EVENT_SOURCE, is_config_changed_event
 from chatwoot_ai.config.fallback import FileFallback
-from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.memo import per_settings
 from chatwoot_ai.settings import Settings, get_settings
 

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from chatwoot_ai.config.store import SECRET_TYPES, ConfigStore, MappingStore
+from chatwoot_ai.config.tables import SECRET_TYPES, ConfigStore, MappingStore
 
 
 def _write(path: Path, data: object) -> None:

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAl
 from chatwoot_ai.api import header, read_json
 from chatwoot_ai.conversation.chatwoot_events import classify, routing_ids
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.jobs import MAX_CONTENT_CHARS, ConversationJob
+from chatwoot_ai.conversation.queue_job import MAX_CONTENT_CHARS, ConversationJob
 from chatwoot_ai.errors import ApiError, bad_request, unauthorized
 from chatwoot_ai.models import channel_from_chatwoot
 from chatwoot_ai.observability import logger

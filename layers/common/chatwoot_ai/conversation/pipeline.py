@@ -16,8 +16,8 @@ from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, CrewResult, Tur
 from chatwoot_ai.conversation.debounce import wait_for_quiet
 from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.prompts import apply_format
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.observability import logger
 

@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from chatwoot_ai.errors import ApiError, error_json, from_validation_error
 from chatwoot_ai.observability import logger
 from chatwoot_ai.odoo import CustomerIn, QuotationIn, QuotationLine
-from chatwoot_ai.odoo.errors import write_disabled
+from chatwoot_ai.odoo.faults import write_disabled
 from chatwoot_ai.odoo.tenant import TenantOdoo, resolve_tenant
 
 WRITE_TOOLS = frozenset({"create_customer", "create_quotation"})

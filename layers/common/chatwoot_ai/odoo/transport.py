@@ -22,7 +22,7 @@ from xml.parsers.expat import ExpatError
 import httpx
 
 from chatwoot_ai.errors import ApiError
-from chatwoot_ai.odoo.errors import (
+from chatwoot_ai.odoo.faults import (
     FAULT_ACCESS_DENIED,
     fault_message,
     odoo_auth_failed,

@@ -14,7 +14,7 @@ from chatwoot_ai.api import header, json_response, parse_body, read_json, requir
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.odoo_delivery import OdooWebhook
 from chatwoot_ai.config.service import ConfigService, precondition_failed
-from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.errors import bad_request
 from chatwoot_ai.memo import per_settings
 from chatwoot_ai.models import Mapping, check_identifier
