@@ -20,7 +20,7 @@ from chatwoot_ai.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -106,6 +106,17 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
                     body=json.dumps(body, ensure_ascii=False, default=str), headers=headers or {})
+
+
+def http_api(*routers: Router) -> APIGatewayHttpResolver:
+    """An HTTP API's resolver: the CONTRACT.md error shape, and the routes of `routers` (chatwoot_ai.routes)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    app = APIGatewayHttpResolver()
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    return app
 
 
 def install_error_handlers(app: APIGatewayHttpResolver) -> None:

@@ -1,8 +1,8 @@
 """Environment variables, validated once per cold start and read everywhere typed.
 
 Grouped per area (`get_settings().webhook.max_body_bytes` reads WEBHOOK_MAX_BODY_BYTES); every group reads the same
-environment variable names as ever (infra/template.yaml's Globals, the docs). The vectorize and search knobs stay
-flat (`get_settings().search_rrf_k`): chatwoot_ai.vector reads them that way.
+environment variable names as ever (infra/template.yaml's Globals, the docs). The vectorize and search knobs are
+grouped too but stay flat on Settings (`get_settings().search_rrf_k`): chatwoot_ai.vector reads them that way.
 """
 
 from __future__ import annotations
@@ -88,7 +88,50 @@ class OdooGatewaySettings(_Group):
     stock_cache_ttl_s: float = 10.0
 
 
-class Settings(BaseSettings):
+# The vectorize and search knobs (docs/vectorize.md explains each one), grouped here but read flat
+# (`get_settings().search_rrf_k`) by chatwoot_ai.vector: Settings inherits them.
+class QdrantSettings(_Group):
+    """A Qdrant server (QDRANT_URL, required in AWS), or embedded on disk (QDRANT_PATH)."""
+
+    qdrant_url: str = ""
+    qdrant_path: str = ""
+    qdrant_api_key: SecretStr = SecretStr("")
+    qdrant_collection_prefix: str = ""
+
+
+class EmbeddingSettings(_Group):
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_model_path: str = ""
+    embedding_cache_dir: str = ""
+    embedding_threads: int = 0
+    embedding_batch_size: int = 32
+
+
+class SearchSettings(_Group):
+    """Hybrid search: RRF fusion of the dense and the sparse (pt-BR keyword) prefetches."""
+
+    search_rrf_k: int = 60
+    search_dense_weight: float = 1.0
+    search_sparse_weight: float = 1.5
+    search_prefetch_limit: int = 30
+    # Sparse IDF statistics from the tenant's own points (Qdrant `idf.corpus`); false = collection-wide.
+    search_tenant_idf: bool = True
+
+
+class VectorizeSettings(_Group):
+    """Vectorize requests, their queue messages and jobs; how records are cut into chunks."""
+
+    vectorize_records_per_message: int = 64
+    vectorize_max_records: int = 5000
+    vectorize_max_record_chars: int = 60000
+    vectorize_max_receive_count: int = 3
+    vectorize_jobs_ttl_days: int = 30
+
+    chunk_max_chars: int = 800
+    chunk_overlap_chars: int = 120
+
+
+class Settings(QdrantSettings, EmbeddingSettings, SearchSettings, VectorizeSettings):
     """Every environment variable a function reads. Names match `infra/template.yaml` Globals."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
@@ -104,30 +147,6 @@ class Settings(BaseSettings):
     admin_api_key: SecretStr = SecretStr("")
     viewer_origin: str = ""
     log_level: str = "INFO"
-
-    # Vectorize and search (docs/vectorize.md explains each one); read flat by chatwoot_ai.vector.
-    qdrant_url: str = ""
-    qdrant_path: str = ""
-    qdrant_api_key: SecretStr = SecretStr("")
-    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    embedding_model_path: str = ""
-    qdrant_collection_prefix: str = ""
-    embedding_cache_dir: str = ""
-    embedding_threads: int = 0
-    embedding_batch_size: int = 32
-    vectorize_records_per_message: int = 64
-    vectorize_max_records: int = 5000
-    vectorize_max_record_chars: int = 60000
-    vectorize_max_receive_count: int = 3
-    vectorize_jobs_ttl_days: int = 30
-    chunk_max_chars: int = 800
-    chunk_overlap_chars: int = 120
-    search_rrf_k: int = 60
-    search_dense_weight: float = 1.0
-    search_sparse_weight: float = 1.5
-    search_prefetch_limit: int = 30
-    # Sparse IDF statistics from the tenant's own points (Qdrant `idf.corpus`); false = collection-wide.
-    search_tenant_idf: bool = True
 
 
 @lru_cache(maxsize=1)
