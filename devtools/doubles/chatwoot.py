@@ -8,10 +8,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from devtools.doubles.stub_server import StubServer, send_body
+from devtools.doubles.stub_server import QuietHandler, StubServer, send_body
 
 
 @dataclass
@@ -72,18 +71,12 @@ class ChatwootStub(StubServer):
             self.fail_next = 0
             self.latency_s = 0.0
 
-    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def handler_class(self) -> type[QuietHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
+                raw = self.read_body()
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:

@@ -13,10 +13,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from devtools.doubles.stub_server import StubServer, send_body
+from devtools.doubles.stub_server import QuietHandler, StubServer, send_body
 
 Answer = str | dict[str, Any] | Callable[[str, dict[str, Any]], Any]
 
@@ -95,15 +94,10 @@ class LlmStub(StubServer):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+    def handler_class(self) -> type[QuietHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
                     send_body(self, 200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
@@ -111,9 +105,8 @@ class LlmStub(StubServer):
                     send_body(self, 404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
                 try:
-                    request = json.loads(self.rfile.read(length) or b"{}")
+                    request = json.loads(self.read_body() or b"{}")
                 except ValueError:
                     send_body(self, 400, {"error": {"message": "invalid json"}})
                     return

@@ -40,38 +40,38 @@ UID = 2
 
 
 class OdooException(Exception):
-    """An exception raised inside the double's 'ORM', shaped into a fault like Odoo does."""
+    """An exception raised inside the double's 'ORM', shaped into a fault like Odoo does: its `kind`
+    (odoo.exceptions.<Name>), XML-RPC fault code and JSON-2 HTTP status."""
 
     kind = "builtins.Exception"
     fault_code = FAULT_APPLICATION_ERROR
     http_status = 500
 
+    def __init_subclass__(cls, fault_code: int | None = None, http_status: int | None = None) -> None:
+        super().__init_subclass__()
+        cls.kind = f"odoo.exceptions.{cls.__name__}"
+        cls.fault_code = cls.fault_code if fault_code is None else fault_code
+        cls.http_status = cls.http_status if http_status is None else http_status
 
-class UserError(OdooException):
-    kind = "odoo.exceptions.UserError"
-    fault_code = FAULT_WARNING
-    http_status = 422
+
+class UserError(OdooException, fault_code=FAULT_WARNING, http_status=422):
+    pass
 
 
 class ValidationError(UserError):
-    kind = "odoo.exceptions.ValidationError"
+    pass
 
 
-class AccessDenied(OdooException):
-    kind = "odoo.exceptions.AccessDenied"
-    fault_code = FAULT_ACCESS_DENIED
-    http_status = 401
+class AccessDenied(OdooException, fault_code=FAULT_ACCESS_DENIED, http_status=401):
+    pass
 
 
-class AccessError(OdooException):
-    kind = "odoo.exceptions.AccessError"
-    fault_code = FAULT_ACCESS_ERROR
-    http_status = 403
+class AccessError(OdooException, fault_code=FAULT_ACCESS_ERROR, http_status=403):
+    pass
 
 
-class MissingError(UserError):
-    kind = "odoo.exceptions.MissingError"
-    http_status = 404
+class MissingError(UserError, http_status=404):
+    pass
 
 
 class AppError(OdooException):

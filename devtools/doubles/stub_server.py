@@ -10,6 +10,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive request handler that logs nothing and reads whole bodies."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+
 class StubServer:
     """Subclasses give `handler_class()` (or a whole `make_server()`); `port` 0 picks a free one, kept on restart."""
 
@@ -18,7 +31,7 @@ class StubServer:
     _server: socketserver.TCPServer | None = None
 
     def handler_class(self) -> type[BaseHTTPRequestHandler]:
-        raise NotImplementedError
+        raise NotImplementedError  # or override make_server()
 
     def make_server(self) -> socketserver.TCPServer:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler_class())

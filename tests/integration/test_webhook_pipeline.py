@@ -27,18 +27,6 @@ def receiver_context() -> FakeLambdaContext:
     return FakeLambdaContext("WebhookReceiverFunction")
 
 
-@pytest.fixture(scope="module")
-def llm() -> Iterator[LlmStub]:
-    with LlmStub() as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
-
-
 def put(cloud: Any, path: str, body: dict[str, Any]) -> None:
     response = httpx.put(f"{cloud.url}{path}", json=body, headers={"X-Api-Key": cloud.admin_key}, timeout=30)
     assert response.status_code in (200, 201), response.text

@@ -7,7 +7,6 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -34,18 +33,6 @@ def quote_excerpts(prompt: str, _request: dict[str, Any]) -> str:
     """A specialist that repeats the excerpts it was given, as a model would."""
     lines = [line.split("] ", 1)[1] for line in prompt.splitlines() if re.match(r"^\[\d+\] ", line)]
     return "\n".join(f"- {line}" for line in lines) or "NONE"
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[LlmStub]:
-    with LlmStub() as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
 
 
 @pytest.fixture
