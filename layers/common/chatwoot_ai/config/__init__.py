@@ -1,13 +1,12 @@
 """The config cache every function reads through, and the `ConfigChanged` event that keeps it fresh.
 
-    from chatwoot_ai.config import get_config_cache, is_config_changed_event
+    from chatwoot_ai.config import get_config_cache
 
-    def lambda_handler(event, context):
-        if is_config_changed_event(event):
-            get_config_cache().handle_event(event)
-            return {}
-        mapping = get_config_cache().resolve(account_id, inbox_id)
-        config = get_config_cache().config(mapping.tenant_id, mapping.domain)
+    mapping = get_config_cache().resolve(account_id, inbox_id)
+    config = get_config_cache().config(mapping.tenant_id, mapping.domain)
+
+Handlers apply `ConfigChanged` events with the `config_changes` middleware (chatwoot_ai.middleware); tests swap the
+cache with `get_config_cache.override(fake)` (chatwoot_ai.memo).
 """
 
 from __future__ import annotations
