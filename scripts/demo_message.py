@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "functions" / "webhook"), str(ROOT / "layers" / "common")]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
 from devtools.chatwoot_payloads import incoming, signed  # noqa: E402
 
