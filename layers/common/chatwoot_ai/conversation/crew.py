@@ -223,23 +223,24 @@ class CrewFactory:
 
     # ------------------------------------------------------------------ decide
     def _decide(self, run: _CrewRun, results: dict[str, SpecialistResult]) -> CrewResult:
+        """What the intention agent said, and whether its handoff rules stop the turn here."""
         said = results["intention"]
         intention = Intention.parse(said.text if said.ok else "")
-        result = CrewResult(None, intent=intention.intent, language=intention.language or run.config.company.language,
-                            wants_human=intention.wants_human, confidence=intention.confidence, used_llm=True,
-                            specialists=list(results.values()),
-                            handoff=handoff.after_intention(intention, run.config.handoff))
-        facts = "\n\n".join(f"## {r.name}\n{r.text.strip()}" for r in result.specialists
-                            if r.name in run.plan.specialists and r.says_something)
-        run.values.update(intent=intention.intent, language=result.language, facts=facts or "(no facts found)")
-        return result
+        return CrewResult(None, intent=intention.intent, language=intention.language or run.config.company.language,
+                          wants_human=intention.wants_human, confidence=intention.confidence, used_llm=True,
+                          specialists=list(results.values()),
+                          handoff=handoff.after_intention(intention, run.config.handoff))
 
     # ------------------------------------------------------------------ compose
     def _compose(self, run: _CrewRun, result: CrewResult) -> None:
+        """The response agent writes the answer from what the specialists said; the answer's handoff rules apply."""
         specialists = [r for r in result.specialists if r.name in run.plan.specialists]
+        facts = "\n\n".join(f"## {r.name}\n{r.text.strip()}" for r in specialists if r.says_something)
+        values = {**run.values, "intent": result.intent, "language": result.language,
+                  "facts": facts or "(no facts found)"}
         every_one_failed = bool(specialists) and not any(r.ok for r in specialists)
         try:
-            answer = run.kickoff("response", run.values).strip()
+            answer = run.kickoff("response", values).strip()
         except Exception as exc:
             logger.warning("response agent failed; answering from retrieval alone",
                            extra={"tenant_id": run.retriever.tenant_id, "error": type(exc).__name__})
