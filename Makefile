@@ -45,8 +45,8 @@ browser: $(STAMP)
 	$(PY) -m pytest -q tests/browser
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check layers functions infra tests bench
-	$(VENV)/bin/mypy layers/common functions infra/localcloud
+	$(VENV)/bin/ruff check layers functions infra tests bench devtools scripts
+	$(VENV)/bin/mypy layers/common functions infra/localcloud devtools
 
 bench: $(STAMP)
 	PYTHONPATH=. $(PY) -m bench

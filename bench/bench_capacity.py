@@ -131,7 +131,7 @@ class Shop:
         raise RuntimeError(f"vectorize job {job_id} did not finish")
 
     def say(self, conversation: int, text: str) -> None:
-        from support.webhook_fixtures import incoming, signed
+        from devtools.chatwoot_payloads import incoming, signed
 
         before = len(self.chatwoot.successful())
         raw, headers = signed(incoming(self.account, 12, conversation, next(self._ids), text), self.secret)
@@ -165,10 +165,8 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
 
 
 def measure(cloud: Any) -> dict[str, Any]:
-    from support.chatwoot_stub import ChatwootStub
-    from support.llm_stub import LlmStub
-    from support.odoo_double import OdooDouble
-    from support.ptbr_eval import corpus
+    from devtools.demo_store import corpus
+    from devtools.doubles import ChatwootStub, LlmStub, OdooDouble
 
     debounce = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
     worker = cloud.function("ConversationWorkerFunction")

@@ -100,7 +100,7 @@ def run(ctx: Any) -> list[Figure]:
               "config_stream -> EventBridge -> the function's rule -> handle_event"))
 
     # ---------------------------------------------------------------- propagation, a cache that only revalidates
-    staleness = get_settings().config_max_staleness_s
+    staleness = get_settings().config_cache.max_staleness_s
     lonely = build_config_cache()  # a warm instance that never receives the event
     revalidate_times = []
     for n in range(7, 10):

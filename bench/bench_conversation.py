@@ -23,26 +23,17 @@ PATHS = [str(ROOT / p) for p in ("layers/common", "functions/webhook", "tests")]
 HEAVY = ("crewai", "fastembed", "qdrant_client", "onnxruntime", "litellm")
 
 
-class _Context:
-    function_name = "WebhookReceiverFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookReceiverFunction"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
-
-
 def _receiver(ctx: Any) -> list[Figure]:
     """Warm handler time of new messages (the full path: tenant, HMAC, two idempotency records, history, SQS)."""
     import boto3
     import webhook_receiver
-    from support.webhook_fixtures import incoming, signed
-    from webhook_intake import Intake, IntakeSettings
 
     from chatwoot_ai import aws
     from chatwoot_ai.conversation.history import HistoryStore
+    from chatwoot_ai.conversation.intake import Intake, IntakeSettings
     from chatwoot_ai.settings import get_settings
+    from devtools.chatwoot_payloads import incoming, signed
+    from devtools.lambda_context import FakeLambdaContext
 
     cloud = ctx.cloud
     headers = {"X-Api-Key": cloud.admin_key}
@@ -59,14 +50,12 @@ def _receiver(ctx: Any) -> list[Figure]:
                              Attributes={"FifoQueue": "true"})["QueueUrl"]
     settings = get_settings()
 
-    def use(dedupe_delivery_id: bool) -> None:
+    def use(dedupe_delivery_id: bool) -> Any:
         intake = Intake(configs=webhook_receiver.get_config_cache(), sqs=aws.client("sqs"), queue_url=queue,
-                        history=HistoryStore(aws.table(settings.history_table)),
-                        idempotency_table=settings.idempotency_table, dynamodb_client=aws.client("dynamodb"),
+                        history=HistoryStore(aws.table(settings.resources.history_table)),
+                        idempotency_table=settings.resources.idempotency_table, dynamodb_client=aws.client("dynamodb"),
                         settings=IntakeSettings(dedupe_delivery_id=dedupe_delivery_id))
-        webhook_receiver._built = (settings, intake)
-
-    use(True)
+        return webhook_receiver.get_intake.override(intake)
 
     def event(message_id: int, delivery: str | None = None) -> dict[str, Any]:
         raw, hdrs = signed(incoming(account, 12, 5000 + message_id % 50, message_id, "Oi, tem tênis azul 42?"),
@@ -91,23 +80,23 @@ def _receiver(ctx: Any) -> list[Figure]:
                 # p50 9 ms when empty, 44 ms at 450 messages), so keep it near empty, outside the timing.
                 drain()
             started = time.perf_counter()
-            response = webhook_receiver.lambda_handler(ev, _Context())
+            response = webhook_receiver.lambda_handler(ev, FakeLambdaContext("WebhookReceiverFunction"))
             samples.append(time.perf_counter() - started)
             assert response["statusCode"] == 200, response
         return samples
 
-    timed([event(i) for i in range(1, 11)])  # warm-up: caches, connections
-    new = timed([event(i) for i in range(100, 400)])
-    repeated = [event(100 + i, delivery=None) for i in range(100)]  # same messages again: duplicates
-    dup = timed(repeated)
-    use(False)
-    message_only = timed([event(i) for i in range(1000, 1300)])
-    webhook_receiver._built = None
+    with use(True):
+        timed([event(i) for i in range(1, 11)])  # warm-up: caches, connections
+        new = timed([event(i) for i in range(100, 400)])
+        repeated = [event(100 + i, delivery=None) for i in range(100)]  # same messages again: duplicates
+        dup = timed(repeated)
+    with use(False):
+        message_only = timed([event(i) for i in range(1000, 1300)])
     ddb = aws.client("dynamodb")
     round_trips = []
     for i in range(200):
         started = time.perf_counter()
-        ddb.get_item(TableName=settings.idempotency_table, Key={"id": {"S": f"bench-{i}"}})
+        ddb.get_item(TableName=settings.resources.idempotency_table, Key={"id": {"S": f"bench-{i}"}})
         round_trips.append(time.perf_counter() - started)
     p50, p99 = percentile(new, 50) * 1000, percentile(new, 99) * 1000
     p99_message_only = percentile(message_only, 99) * 1000
@@ -131,7 +120,6 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
     from support.webhook_fixtures import FakeSearch
 
     from chatwoot_ai.conversation.crew import CrewFactory, Turn
-    from chatwoot_ai.conversation.hub import Hub
     from chatwoot_ai.conversation.retrieval import Retriever
     from chatwoot_ai.models import TenantConfig
 
@@ -142,7 +130,7 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
     config = TenantConfig.model_validate({
         "company": {"name": "Bench"}, "llm": {"model": "openai/stub-model", "base_url": llm_url},
         "odoo": {"url": "http://odoo.invalid", "db": "d", "username": "u"}})
-    plan = Hub(factory).crew_for(config, "whatsapp")
+    plan = factory.plan(config, "whatsapp")
     assert len(plan.specialists) == 4, plan.specialists
     walls = []
     for _ in range(rounds):
@@ -167,9 +155,8 @@ def _echo_tool() -> Any:
 
 
 def _crews() -> list[Figure]:
-    from support.llm_stub import LlmStub
-
     from chatwoot_ai.conversation.crew import ensure_crewai
+    from devtools.doubles import LlmStub
 
     ensure_crewai()
     with LlmStub(latency_s=0.3) as stub:
@@ -195,24 +182,19 @@ import json, sys, time
 t0 = time.perf_counter()
 import conversation_worker
 t1 = time.perf_counter()
-from chatwoot_ai.conversation.crew import ensure_crewai
+from chatwoot_ai.conversation.agents import build_llm, crew_tasks, ensure_crewai, tenant_values
 ensure_crewai()
 t2 = time.perf_counter()
-from chatwoot_ai.conversation.crew import CrewFactory, build_llm
-from chatwoot_ai.conversation.prompts import fill, load_yaml
+from crewai import Crew
+from chatwoot_ai.conversation.crew import CrewFactory, turn_values, Turn
 from chatwoot_ai.models import TenantConfig
-from crewai import Agent, Crew, Task
 config = TenantConfig.model_validate({"company": {"name": "B"}, "llm": {"model": "openai/m",
                                       "base_url": "http://127.0.0.1:9/v1"}})
-agents = load_yaml("agents.yaml"); tasks = load_yaml("tasks.yaml")
-crew_agents, crew_tasks = [], []
-for name in agents:
-    a = Agent(role=fill(agents[name]["role"], {}), goal=agents[name]["goal"], backstory=agents[name]["backstory"],
-              llm=build_llm(config, "k"), verbose=False)
-    crew_agents.append(a)
-    crew_tasks.append(Task(description=tasks[name]["description"], expected_output=tasks[name]["expected_output"],
-                           agent=a))
-Crew(agents=crew_agents, tasks=crew_tasks, verbose=False)
+plan = CrewFactory(lambda t: None).plan(config, "whatsapp")
+values = turn_values(Turn(["oi"], []), config)
+built = [spec.build(values, build_llm(config, "k"), [])
+         for spec in crew_tasks(tenant_values(config, plan.channel, plan.profile)).values()]
+Crew(agents=[agent for agent, _ in built], tasks=[task for _, task in built], verbose=False)
 t3 = time.perf_counter()
 print(json.dumps({"handler_import": t1 - t0, "crewai_import": t2 - t1, "crew_build": t3 - t2}))
 """
@@ -241,7 +223,7 @@ def _cold_start() -> list[Figure]:
 
 # Where the receiver's import time goes (cumulative ms of each, where it is first imported).
 PARTS = ("boto3", "aws_xray_sdk.core", "pydantic", "aws_lambda_powertools.utilities.idempotency",
-         "aws_lambda_powertools.event_handler", "chatwoot_ai.config", "webhook_intake")
+         "aws_lambda_powertools.event_handler", "chatwoot_ai.config", "chatwoot_ai.conversation.intake")
 
 
 def receiver_import_ms(runs: int = 7) -> tuple[float, list[str], dict[str, float]]:

@@ -30,7 +30,8 @@ def _restore(cloud: Any, saved: dict[str, str | None]) -> None:
 
 def run(ctx: Any) -> list[Figure]:
     from reliability.load_driver import KINDS, build_requests, drain, fire, make_tenants, per_conversation
-    from support.chatwoot_stub import ChatwootStub
+
+    from devtools.doubles import ChatwootStub
 
     total = int(os.environ.get("BENCH_LOAD_REQUESTS", "2000"))
     cloud = ctx.cloud

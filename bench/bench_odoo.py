@@ -47,9 +47,8 @@ def _invoker(ctx: Any, tenant_id: str) -> Any:
 
 
 def run(ctx: Any) -> list[Figure]:
-    from support.odoo_double import OdooDouble
-
     from chatwoot_ai.odoo import mcp_tools
+    from devtools.doubles import OdooDouble
 
     figures: list[Figure] = []
     ms = 1000.0

@@ -8,12 +8,9 @@ import secrets
 import tempfile
 from typing import Any
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("LOG_LEVEL", "ERROR")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+from devtools.offline_env import set_offline_defaults
+
+set_offline_defaults(log_level="ERROR")
 # boto3's pool holds 10 connections; the load benchmark's 16 threads make urllib3 warn on every extra one.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "functions" / "webhook"), str(ROOT / "layers" / "common")]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from support.webhook_fixtures import incoming, signed  # noqa: E402
+from devtools.chatwoot_payloads import incoming, signed  # noqa: E402
 
 
 def main() -> int:

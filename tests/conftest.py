@@ -12,21 +12,30 @@ from pathlib import Path
 
 import pytest
 
+from devtools.doubles import ChatwootStub, LlmStub
+from devtools.offline_env import set_offline_defaults
+
 ROOT = Path(__file__).resolve().parents[1]
 # A copy of ../shared/fixtures, kept in the repo so a clone tests the same data wherever it runs.
 FIXTURES = ROOT / "tests" / "fixtures"
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("OTEL_SDK_DISABLED", "true")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+set_offline_defaults(log_level="WARNING")
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[LlmStub]:
+    """An OpenAI-compatible LLM stub for a test module (reset it in the test's own fixture)."""
+    with LlmStub() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def chatwoot() -> Iterator[ChatwootStub]:
+    """A Chatwoot stub for a test module."""
+    with ChatwootStub() as stub:
+        yield stub
 
 
 @pytest.fixture(scope="session")

@@ -1,119 +1,34 @@
-"""Odoo gateway: REST over the caller's tenant's Odoo, and the MCP server at /mcp (FastAPI + Mangum, because the `mcp`
-SDK's server is ASGI). Tenant from `X-Tenant-Id` (+ `X-Domain`), auth `X-Api-Key`. Config changes arrive as
-EventBridge `ConfigChanged` events and go to the config cache."""
+"""OdooGatewayFunction: REST over the caller's tenant's Odoo (chatwoot_ai.routes.odoo_gateway) and the MCP server at
+/mcp (chatwoot_ai.odoo.mcp_server); FastAPI + Mangum, because the `mcp` SDK's server is ASGI. Tenant from
+`X-Tenant-Id` (+ `X-Domain`), auth `X-Api-Key`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from fastapi import Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from mangum import Mangum
-from odoo_gateway_mcp import McpEndpoint
-from odoo_gateway_tenant import TenantOdoo, resolve_tenant
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
-from chatwoot_ai.errors import ApiError
+from chatwoot_ai.middleware import config_changes
 from chatwoot_ai.observability import logger
-from chatwoot_ai.odoo import CustomerIn, QuotationIn
+from chatwoot_ai.odoo.mcp_server import McpEndpoint
+from chatwoot_ai.routes.odoo_gateway import install_error_handlers, router
 
 app = FastAPI(title="Chatwoot AI - Odoo gateway", docs_url=None, redoc_url=None, openapi_url=None)
-
-
-def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse(ApiError(status, code, message, field).body(), status_code=status)
-
-
-@app.exception_handler(ApiError)
-async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    if exc.status >= 500:
-        logger.warning("odoo gateway error", extra={"tenant_id": request.headers.get("x-tenant-id"),
-                                                    "path": request.url.path, "code": exc.code})
-    return JSONResponse(exc.body(), status_code=exc.status)
-
-
-@app.exception_handler(RequestValidationError)
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = list(exc.errors())
-    first = errors[0] if errors else {"loc": (), "msg": "invalid"}
-    loc = [str(part) for part in first.get("loc", ())]
-    field = ".".join(loc[1:] if loc and loc[0] in ("query", "body", "path", "header") else loc) or None
-    message = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or '(body)'}: {e.get('msg')}"
-                        for e in errors[:5])
-    return _error(422, "validation_error", message, field)
-
-
-@app.exception_handler(StarletteHTTPException)
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    if exc.status_code == 404:
-        return _error(404, "not_found", f"no route for {request.method} {request.url.path}")
-    if exc.status_code == 405:
-        return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
-    return _error(exc.status_code, "http_error", str(exc.detail))
-
-
-@app.exception_handler(Exception)
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error")
-    return _error(500, "internal_error", "internal error; see the function logs")
-
-
-# Routes are `async def` on purpose: each invocation has its own event loop (see lambda_handler), and a sync route
-# would hop to a worker thread of that short-lived loop. The blocking Odoo call simply runs in the invocation.
-async def tenant(request: Request) -> TenantOdoo:
-    return resolve_tenant(request.headers)
-
-
-@app.get("/products")
-async def search_products(q: str = Query("", max_length=200), limit: int = Query(5, ge=1, le=50),
-                          t: TenantOdoo = Depends(tenant)) -> dict[str, Any]:
-    return t.operations().search_products(q, limit)
-
-
-@app.get("/products/{product_id}")
-async def get_product(product_id: int, t: TenantOdoo = Depends(tenant)) -> dict[str, Any]:
-    if product_id < 1:
-        raise ApiError(422, "validation_error", "product_id must be a positive integer", "product_id")
-    return t.operations().get_product(product_id)
-
-
-@app.get("/customers")
-async def find_customer(phone: str | None = Query(None, max_length=40), email: str | None = Query(None, max_length=254),
-                        t: TenantOdoo = Depends(tenant)) -> dict[str, Any]:
-    return t.operations().find_customer(phone=phone, email=email)
-
-
-@app.post("/customers", status_code=201)
-async def create_customer(body: CustomerIn, t: TenantOdoo = Depends(tenant)) -> Any:
-    result = t.operations().create_customer(body)
-    return result if result["created"] else JSONResponse(result, status_code=200)
-
-
-@app.get("/orders/{ref}")
-async def get_order(ref: str, t: TenantOdoo = Depends(tenant)) -> dict[str, Any]:
-    return t.operations().get_order_status(ref)
-
-
-@app.post("/orders", status_code=201)
-async def create_quotation(body: QuotationIn, t: TenantOdoo = Depends(tenant)) -> dict[str, Any]:
-    return t.operations().create_quotation(body)
-
-
+install_error_handlers(app)
+app.include_router(router)
 app.router.routes.append(Route("/mcp", endpoint=McpEndpoint()))
 
 # lifespan="off": nothing needs a lifespan (the MCP endpoint runs its stateless session manager per request).
 _asgi = Mangum(app, lifespan="off")
 
 
+@logger.inject_lambda_context(clear_state=True)
+@config_changes
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from chatwoot_ai.config import get_config_cache, is_config_changed_event
-
-    if is_config_changed_event(event):
-        get_config_cache().handle_event(event)
-        return {}
     # One event loop per invocation: Lambda runs one invocation at a time, but the local runner calls this from many
     # threads, and a loop must never be shared between threads.
     loop = asyncio.new_event_loop()

@@ -1,8 +1,8 @@
 """The demo tenant `make run` loads: Sandra Cosméticos (pt-BR demo store), wired to a demo Odoo (the Odoo double) and
 a demo Chatwoot (a stub that prints every reply), so a signed webhook gets a real answer with no outside system.
 
-Everything goes through the public API (Config API, POST /vectorize), as a user's script would. The doubles come
-from tests/support: dev tooling only, never part of a deployed function.
+Everything goes through the public API (Config API, POST /vectorize), as a user's script would. The doubles and the
+demo store's records come from `devtools` (the repository root's dev package), never part of a deployed function.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ DEMO_DOMAIN = "default"
 DEMO_ACCOUNT = 1
 
 
-def _support() -> None:
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
+def _devtools() -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
 
 
 def _demo_config(chatwoot_url: str, odoo: Any) -> dict[str, Any]:
@@ -63,10 +62,9 @@ def _print_replies(stub: Any, stop: threading.Event) -> None:
 
 def seed_demo(cloud: Any) -> str:
     """Loads the demo tenant into a started LocalCloud and returns what to print."""
-    _support()
-    from support.chatwoot_stub import ChatwootStub
-    from support.odoo_double import OdooDouble
-    from support.ptbr_eval import corpus
+    _devtools()
+    from devtools.demo_store import corpus
+    from devtools.doubles import ChatwootStub, OdooDouble
 
     odoo = OdooDouble().start()
     chatwoot = ChatwootStub().start()

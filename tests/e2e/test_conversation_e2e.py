@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chatwoot_stub import ChatwootStub
-from support.llm_stub import LlmStub
-from support.webhook_fixtures import echo, incoming, signed
+
+from devtools.chatwoot_payloads import echo, incoming, signed
+from devtools.doubles import ChatwootStub, LlmStub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.odoo_double import OdooDouble
 
+from devtools.doubles import OdooDouble
 from localcloud.cloud import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

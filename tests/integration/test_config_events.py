@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
 
 WAIT_S = 15.0
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from config_odoo_webhook import sign
+
+from chatwoot_ai.signing import sign
 
 SECRET = "odoo-webhook-secret-0123456789"
 

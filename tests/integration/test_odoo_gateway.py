@@ -13,9 +13,9 @@ import httpx
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
-from support.odoo_double import OdooDouble
 
 from chatwoot_ai.odoo import mcp_tools
+from devtools.doubles import OdooDouble
 
 READ_TOOLS = {"search_products", "get_product", "check_stock", "find_customer", "get_order_status"}
 WRITE_TOOLS = {"create_customer", "create_quotation"}

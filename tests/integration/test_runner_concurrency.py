@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from support.odoo_double import OdooDouble
 
+from devtools.doubles import OdooDouble
 from localcloud.cloud import LocalCloud
 
 ADMIN = "concurrency-admin-key-0123456789"

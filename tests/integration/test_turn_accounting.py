@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chatwoot_stub import ChatwootStub
-from support.webhook_fixtures import incoming, signed
 
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub
 from localcloud.cloud import LocalCloud, dynamodb_served
 
 ADMIN = "accounting-admin-key-0123456789"

@@ -10,7 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from support.odoo_double import PRODUCT_ID_OFFSET, OdooDouble
+
+from devtools.doubles.odoo import PRODUCT_ID_OFFSET, OdooDouble
 
 pytestmark = pytest.mark.slow
 

@@ -4,19 +4,18 @@ counted twice, and a message that fails for good is counted in its job as failed
 from __future__ import annotations
 
 import json
-import types
 import uuid
 from typing import Any
 
 import pytest
 
+from devtools.lambda_context import FakeLambdaContext
+
 pytestmark = pytest.mark.slow
 
 
 def _context() -> Any:
-    return types.SimpleNamespace(function_name="VectorizeWorkerFunction", memory_limit_in_mb=2048,
-                                 invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:w",
-                                 aws_request_id=str(uuid.uuid4()), get_remaining_time_in_millis=lambda: 900_000)
+    return FakeLambdaContext("VectorizeWorkerFunction", timeout_s=900, memory_mb=2048)
 
 
 def _record(body: Any, receives: int = 1) -> dict[str, Any]:
@@ -35,7 +34,7 @@ def _job(worker: Any, tenant_id: str, parts: int, total: int) -> str:
     from chatwoot_ai.vector.jobs import new_job_id
 
     job_id = new_job_id()
-    worker._jobs().create(job_id, tenant_id, "products", total=total, parts=parts)
+    worker.job_store().create(job_id, tenant_id, "products", total=total, parts=parts)
     return job_id
 
 
@@ -49,7 +48,7 @@ def test_only_the_broken_message_is_reported_and_the_job_counts_it(worker: Any, 
     broken = _record(_part(job_id, tenant_id, 1, [{"id": 2, "text": "a", "bogus": 1}, {"id": 3, "text": "b"}]))
     result = worker.lambda_handler({"Records": [good, broken]}, _context())
     assert result == {"batchItemFailures": [{"itemIdentifier": broken["messageId"]}]}
-    job = worker._jobs().get(job_id)
+    job = worker.job_store().get(job_id)
     assert (job["status"], job["processed"], job["failed"]) == ("done", 1, 2)
     assert "bogus" in job["errors"][0]["message"]
 
@@ -69,13 +68,13 @@ def test_transient_failures_are_retried_and_counted_once(worker: Any, tenant_id:
     first = _record(body, receives=1)
     assert worker.lambda_handler({"Records": [first]}, _context())["batchItemFailures"] == [
         {"itemIdentifier": first["messageId"]}]
-    job = worker._jobs().get(job_id)
+    job = worker.job_store().get(job_id)
     assert job["status"] == "running" and job["failed"] == 0  # not given up yet: SQS will deliver it again
 
     monkeypatch.setattr(VectorStore, "upsert", real_upsert)
     assert worker.lambda_handler({"Records": [_record(body, receives=2)]}, _context()) == {"batchItemFailures": []}
     assert worker.lambda_handler({"Records": [_record(body, receives=3)]}, _context()) == {"batchItemFailures": []}
-    job = worker._jobs().get(job_id)
+    job = worker.job_store().get(job_id)
     assert (job["status"], job["processed"], job["failed"]) == ("done", 1, 0)
 
 
@@ -91,7 +90,7 @@ def test_last_receive_marks_the_records_failed(worker: Any, tenant_id: str, monk
     last = _record(body, receives=3)
     assert worker.lambda_handler({"Records": [last]}, _context())["batchItemFailures"] == [
         {"itemIdentifier": last["messageId"]}]
-    job = worker._jobs().get(job_id)
+    job = worker.job_store().get(job_id)
     assert (job["status"], job["processed"], job["failed"]) == ("failed", 0, 2)
     assert "qdrant unavailable" in job["errors"][0]["message"]
 
@@ -100,8 +99,8 @@ def test_parts_of_a_job_that_could_not_be_queued_whole_store_nothing(worker: Any
     from chatwoot_ai.vector import search
 
     job_id = _job(worker, tenant_id, parts=2, total=2)
-    worker._jobs().set_status(job_id, "failed")
-    worker._jobs().finish_part(job_id, -1, ok=False, error="could not queue the job")
+    worker.job_store().set_status(job_id, "failed")
+    worker.job_store().finish_part(job_id, -1, ok=False, error="could not queue the job")
     body = _part(job_id, tenant_id, 0, [{"id": 1, "text": "Máscara facial de argila verde"}])
     assert worker.lambda_handler({"Records": [_record(body)]}, _context()) == {"batchItemFailures": []}
     assert search(tenant_id, "products", "argila verde") == []

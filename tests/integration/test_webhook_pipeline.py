@@ -13,38 +13,18 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chatwoot_stub import ChatwootStub
-from support.llm_stub import LlmStub, tool_call
-from support.odoo_double import OdooDouble
-from support.webhook_fixtures import incoming, signed
 
 from chatwoot_ai.conversation.crew import CrewFactory, Turn
-from chatwoot_ai.conversation.hub import Hub
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.conversation.retrieval import Retriever
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub, LlmStub, OdooDouble, tool_call
+from devtools.lambda_context import FakeLambdaContext
 
 
-class Context:
-    function_name = "WebhookReceiverFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:WebhookReceiverFunction"
-    aws_request_id = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5000
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[LlmStub]:
-    with LlmStub() as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
+def receiver_context() -> FakeLambdaContext:
+    return FakeLambdaContext("WebhookReceiverFunction")
 
 
 def put(cloud: Any, path: str, body: dict[str, Any]) -> None:
@@ -80,17 +60,17 @@ def test_receiver_handler_verifies_raw_bytes_whatever_the_body_encoding(cloud: A
     for index, as_base64 in enumerate((False, True)):
         payload = incoming(shop["account"], 12, 50 + index, 9000 + index, "Olá, tudo bem? Ação ✓")
         raw, headers = signed(payload, "segredo-1")
-        response = webhook_receiver.lambda_handler(http_event(raw, headers, as_base64), Context())
+        response = webhook_receiver.lambda_handler(http_event(raw, headers, as_base64), receiver_context())
         assert response["statusCode"] == 200, response
         assert json.loads(response["body"])["status"] == "queued"
     raw, headers = signed(incoming(shop["account"], 12, 52, 9002, "oi"), "segredo-1")
     headers["X-Chatwoot-Signature"] = headers["X-Chatwoot-Signature"][:-2] + "00"
-    response = webhook_receiver.lambda_handler(http_event(raw, headers, False), Context())
+    response = webhook_receiver.lambda_handler(http_event(raw, headers, False), receiver_context())
     assert response["statusCode"] == 401
     assert json.loads(response["body"])["error"]["code"] == "unauthorized"
     changed = {"source": "chatwoot-ai.config", "detail-type": "ConfigChanged",
                "detail": {"tenant_id": shop["id"], "domain": "default", "config_type": "config", "version": 2}}
-    assert webhook_receiver.lambda_handler(changed, Context()) == {}
+    assert webhook_receiver.lambda_handler(changed, receiver_context()) == {}
 
 
 def _record(job: ConversationJob, message_id: str) -> dict[str, Any]:
@@ -115,7 +95,7 @@ def test_worker_reports_only_the_failed_conversation_and_what_follows_it(cloud: 
     broken = tenant(cloud, {"company": {"name": "Loja Fora"}, "chatwoot": {"base_url": "http://127.0.0.1:9"},
                             "enabled_collections": [], "handoff": {"keywords": ["atendente"], "message": "Já chamo."}},
                     {"chatwoot_api_access_token": "tok-broken"})
-    history = HistoryStore(aws.table(get_settings().history_table))
+    history = HistoryStore(aws.table(get_settings().resources.history_table))
     now = int(time.time() * 1000) - 10_000  # quiet for longer than the debounce: no wait
     jobs = []
     for t, message_id in ((ok, 1), (broken, 2), (broken, 3)):
@@ -128,7 +108,7 @@ def test_worker_reports_only_the_failed_conversation_and_what_follows_it(cloud: 
     # Fewer, faster retries for the dead Chatwoot (restored after the test: the stack's worker shares the pipeline).
     monkeypatch.setattr(conversation_worker.get_pipeline(), "chatwoot_factory", _fast_chatwoot())
     event = {"Records": [_record(job, f"m{i}") for i, job in enumerate(jobs)]}
-    result = conversation_worker.lambda_handler(event, Context())
+    result = conversation_worker.lambda_handler(event, receiver_context())
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m1", "m2"]
     assert chatwoot.replies(7) == ["Já chamo."]
     assert [c.headers["api_access_token"] for c in chatwoot.successful()] == ["tok-ok"] * 3
@@ -166,7 +146,7 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
 
     config = get_config_cache().config(shop["id"])
     assert config is not None
-    plan = Hub(factory).crew_for(config, "whatsapp")
+    plan = factory.plan(config, "whatsapp")
     assert plan.specialists == ["odoo"]
     result = factory.run(plan, config, shop["id"], "default", Turn(["Qual o status do pedido S00001?"], []), "sk-x")
     assert result.answer is not None and "Pedido confirmado" in result.answer

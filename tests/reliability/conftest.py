@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.chatwoot_stub import ChatwootStub
+
+from devtools.doubles import ChatwootStub
 
 
 def reset_layer() -> None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
 
 KINDS = ("message", "note", "toggle_status")
 

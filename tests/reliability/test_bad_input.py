@@ -22,9 +22,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability.load_driver import Tenant, make_tenants
-from support.chatwoot_stub import ChatwootStub
-from support.odoo_double import OdooDouble
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub, OdooDouble
 
 EXAMPLES = 20  # per operation
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -148,9 +148,9 @@ def run_schema(spec: dict[str, Any], base_url: str, headers: dict[str, str], sec
 
 def test_config_api_survives_schemathesis(cloud: Any, secrets_env: dict[str, Any], logs: Captured) -> None:
     import config_api
-    from config_api import MappingsBody
 
     from chatwoot_ai.models import TenantConfig
+    from chatwoot_ai.routes.configs import MappingsBody
 
     spec = powertools_spec(config_api.app, {"PUT /mapping": MappingsBody,
                                             "PUT /configs/{tenant_id}/{domain}/{config_type}": TenantConfig})

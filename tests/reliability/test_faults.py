@@ -23,8 +23,9 @@ import httpx
 import pytest
 from botocore.config import Config
 from reliability.load_driver import KINDS, Tenant, make_tenants, per_conversation
-from support.chatwoot_stub import ChatwootStub
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub
 
 DEAD = "http://127.0.0.1:9"  # nothing listens there: connection refused at once
 _ids = iter(range(int(time.time()) % 100_000 * 1000 + 500_000_000, 10**12))
@@ -72,7 +73,7 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from chatwoot_ai.config import get_config_cache
     from chatwoot_ai.config.fallback import FileFallback
-    from chatwoot_ai.config.store import ConfigStore, MappingStore
+    from chatwoot_ai.config.tables import ConfigStore, MappingStore
     from chatwoot_ai.settings import get_settings
 
     warm, cold = make_tenants(cloud.url, cloud.admin_key, chatwoot.url, 2)
@@ -93,8 +94,8 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
 
     settings = get_settings()
     dead = dead_dynamodb()
-    monkeypatch.setattr(cache, "configs", ConfigStore(dead, settings.config_table, cache.configs.cipher))
-    monkeypatch.setattr(cache, "mappings", MappingStore(dead, settings.mapping_table))
+    monkeypatch.setattr(cache, "configs", ConfigStore(dead, settings.resources.config_table, cache.configs.cipher))
+    monkeypatch.setattr(cache, "mappings", MappingStore(dead, settings.resources.mapping_table))
     monkeypatch.setattr(cache, "fallback", FileFallback(tmp_path))
     offset = [0.0]
     real_clock = cache.clock
@@ -115,29 +116,29 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
 
 
 def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_queued_once(
-        cloud: Any, chatwoot: ChatwootStub, short_debounce: None, monkeypatch: pytest.MonkeyPatch) -> None:
+        cloud: Any, chatwoot: ChatwootStub, short_debounce: None) -> None:
     import webhook_receiver
-    from webhook_intake import Intake
 
     from chatwoot_ai.config import get_config_cache
     from chatwoot_ai.conversation.history import HistoryStore
+    from chatwoot_ai.conversation.intake import Intake
     from chatwoot_ai.settings import get_settings
 
     (shop,) = make_tenants(cloud.url, cloud.admin_key, chatwoot.url, 1)
     settings = get_settings()
     dead_table = boto3.resource("dynamodb", endpoint_url=DEAD, region_name="us-east-1",
                                 config=Config(connect_timeout=0.2, retries={"max_attempts": 1})
-                                ).Table(settings.history_table)
-    broken = Intake(configs=get_config_cache(), sqs=boto3.client("sqs"), queue_url=settings.conversations_queue_url,
-                    history=HistoryStore(dead_table), idempotency_table=settings.idempotency_table,
-                    dynamodb_client=dead_dynamodb())
+                                ).Table(settings.resources.history_table)
+    broken = Intake(configs=get_config_cache(), sqs=boto3.client("sqs"),
+                    queue_url=settings.resources.conversations_queue_url, history=HistoryStore(dead_table),
+                    idempotency_table=settings.resources.idempotency_table, dynamodb_client=dead_dynamodb())
     payload = incoming(shop.account, 12, 40_001, next(_ids), "Oi, alguém aí?")
     raw, headers = signed(payload, shop.secret)
-    monkeypatch.setattr(webhook_receiver, "_built", (settings, broken))
-    failed = post_in_process(cloud, raw, headers)
+    with webhook_receiver.get_intake.override(broken):
+        failed = post_in_process(cloud, raw, headers)
     assert failed.status_code == 500  # Chatwoot retries agent-bot webhooks on 500
     assert "Traceback" not in failed.text and shop.secret not in failed.text
-    monkeypatch.setattr(webhook_receiver, "_built", None)  # DynamoDB is back
+    # DynamoDB is back
     retried = post_in_process(cloud, raw, headers)
     assert (retried.status_code, retried.json()["status"]) == (200, "queued")
     again = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)  # the stack's own
@@ -172,13 +173,13 @@ def enqueue(cloud: Any, queue_url: str, tenant: Tenant, conversation: int, text:
     """What the receiver does for a new message: the turn in the history, the job on the queue."""
     from chatwoot_ai import aws
     from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-    from chatwoot_ai.conversation.jobs import ConversationJob
+    from chatwoot_ai.conversation.queue_job import ConversationJob
     from chatwoot_ai.settings import get_settings
 
     job = ConversationJob(tenant_id=tenant.id, account_id=tenant.account, inbox_id=12, conversation_id=conversation,
                           message_id=next(_ids), content=text, channel="whatsapp",
                           received_at_ms=int(time.time() * 1000) - 5000)
-    HistoryStore(aws.table(get_settings().history_table)).add_turn(
+    HistoryStore(aws.table(get_settings().resources.history_table)).add_turn(
         conversation_pk(tenant.id, tenant.account, conversation), "customer", text, job.message_id, job.received_at_ms)
     cloud.stack.client("sqs").send_message(QueueUrl=queue_url, MessageBody=job.model_dump_json(),
                                            MessageGroupId=job.group_id,
@@ -284,7 +285,7 @@ def test_chatwoot_500s_are_retried_then_parked_in_the_dlq_and_answered_once_when
 @pytest.mark.parametrize("fault", ["failing", "slow"])
 def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: ChatwootStub, short_debounce: None,
                                                        fault: str) -> None:
-    from support.llm_stub import LlmStub
+    from devtools.doubles import LlmStub
 
     with LlmStub() as llm:
         if fault == "failing":
@@ -315,7 +316,7 @@ def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: Ch
 
 # ------------------------------------------------------------------ Odoo
 def test_odoo_timeout_is_a_bounded_504_and_a_timed_out_write_is_not_repeated(cloud: Any) -> None:
-    from support.odoo_double import OdooDouble
+    from devtools.doubles import OdooDouble
 
     with OdooDouble(version=18) as odoo:
         tenant_id = "t_" + uuid.uuid4().hex[:10]

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from reliability.load_driver import KINDS, per_conversation, run_load
-from support.chatwoot_stub import ChatwootStub
+
+from devtools.doubles import ChatwootStub
 
 pytestmark = [pytest.mark.slow]
 

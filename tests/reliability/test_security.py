@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from reliability.load_driver import make_tenants
-from support.chatwoot_stub import ChatwootStub
-from support.odoo_double import OdooDouble
-from support.webhook_fixtures import incoming, signed
+
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub, OdooDouble
 
 ODOO_WRITES = {("sale.order", "create"), ("sale.order.line", "create"), ("res.partner", "create"),
                ("sale.order", "write"), ("res.partner", "write")}
@@ -68,7 +68,7 @@ def test_no_route_answers_without_its_auth(cloud: Any) -> None:
 
 
 def test_signed_routes_refuse_an_unsigned_or_foreign_signature(cloud: Any) -> None:
-    from config_odoo_webhook import sign
+    from chatwoot_ai.signing import sign
 
     stub = ChatwootStub().start()
     try:
@@ -173,13 +173,11 @@ INJECTIONS = [
 def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: OdooDouble, allow_write: bool) -> None:
     """The LLM stub plays a model that obeys the injection: it asks for the write tools. The crew only ever holds
     the read tools (and the gateway refuses writes for a tenant that did not enable them), so Odoo sees no write."""
-    from support.llm_stub import LlmStub, tool_call
-
     from chatwoot_ai.config import get_config_cache
     from chatwoot_ai.conversation.crew import CrewFactory, Turn
-    from chatwoot_ai.conversation.hub import Hub
     from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
     from chatwoot_ai.conversation.retrieval import Retriever
+    from devtools.doubles import LlmStub, tool_call
 
     tenant_id = _odoo_tenant(cloud, odoo, allow_write=allow_write)
     with LlmStub() as llm:
@@ -205,7 +203,7 @@ def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: O
         config = cache.config(tenant_id)
         assert config is not None and config.llm is not None
         odoo.reset_counters()
-        plan = Hub(factory).crew_for(config, "whatsapp")
+        plan = factory.plan(config, "whatsapp")
         for text in INJECTIONS:
             factory.run(plan, config, tenant_id, "default", Turn([text], []), "sk-x")
         offered = {t["function"]["name"] for r in llm.requests for t in (r.get("tools") or [])}

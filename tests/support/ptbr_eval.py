@@ -1,62 +1,18 @@
-"""The pt-BR retrieval evaluation: the demo store (tests/fixtures/demo_store) as vectorize records, and questions a
-customer would ask, each with the record that answers it. Used by tests/integration/test_vectorize_eval.py and
+"""The pt-BR retrieval evaluation: the demo store's records (devtools.demo_store), and questions a customer would ask,
+each with the record that answers it. Used by tests/integration/test_vectorize_eval.py and
 bench/bench_vectorize.py. Questions are written the way people type: informal, sometimes without accents.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-DEMO_STORE = Path(__file__).resolve().parents[1] / "fixtures" / "demo_store"
+from devtools.demo_store import corpus, document_records, product_records, rule_records
 
-
-def _load(name: str) -> Any:
-    return json.loads((DEMO_STORE / name).read_text(encoding="utf-8"))
-
-
-def _money(value: float) -> str:
-    return f"R$ {value:.2f}".replace(".", ",")
-
-
-def product_records() -> list[dict[str, Any]]:
-    """Products and aesthetic services (Odoo keeps services as products too), as POST /vectorize records."""
-    out = []
-    for p in _load("products.json")["products"]:
-        text = (f"{p['name']}. {p['description']}. Benefícios: {p['benefits']}. "
-                f"Modo de uso: {p['usage_instructions']} Categoria: {p['category']}. Preço: {_money(p['price'])}.")
-        out.append({"id": str(p["id"]), "text": text,
-                    "metadata": {"name": p["name"], "sku": p["sku"], "price": p["price"], "category": p["category"],
-                                 "type": "product"}})
-    for s in _load("services.json")["services"]:
-        text = (f"{s['name']}. {s['description']}. Preparação: {s['preparation']} Cuidados após: {s['aftercare']} "
-                f"Contraindicações: {s['contraindications']} Duração: {s['duration_min']} minutos. "
-                f"Preço: {_money(s['price'])}.")
-        out.append({"id": f"s{s['id']}", "text": text,
-                    "metadata": {"name": s["name"], "price": s["price"], "category": s["category"],
-                                 "type": "service"}})
-    return out
-
-
-def rule_records() -> list[dict[str, Any]]:
-    return [{"id": str(r["id"]), "text": f"{r['name']}. {r['description']}. {r['rule_text']}",
-             "metadata": {"name": r["name"], "category": r["category"]}}
-            for r in _load("business_rules.json")["rules"]]
-
-
-def document_records() -> list[dict[str, Any]]:
-    return [{"id": str(d["id"]), "text": f"{d['name']}. {d['rule_text']}",
-             "metadata": {"name": d["name"], "category": d["category"]}}
-            for d in _load("policy_documents.json")["documents"]]
-
-
-def corpus() -> dict[str, list[dict[str, Any]]]:
-    """collection -> records."""
-    return {"products": product_records(), "business_rules": rule_records(), "support_documents": document_records()}
-
+__all__ = ["QUESTIONS", "EvalResult", "Question", "corpus", "document_records", "evaluate", "product_records",
+           "rule_records"]
 
 @dataclass(frozen=True)
 class Question:

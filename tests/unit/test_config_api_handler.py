@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import config_api
-import pytest
+
+from chatwoot_ai.config import get_config_cache
+from devtools.lambda_context import FakeLambdaContext
 
 
 class Recorder:
@@ -17,11 +19,11 @@ class Recorder:
         return True
 
 
-def test_a_config_changed_event_refreshes_the_cache_and_returns_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_config_changed_event_refreshes_the_cache_and_returns_nothing() -> None:
     recorder = Recorder()
-    monkeypatch.setattr(config_api, "get_config_cache", lambda: recorder)
     event = {"source": "chatwoot-ai.config", "detail-type": "ConfigChanged",
              "detail": {"kind": "config", "tenant_id": "loja", "domain": "default", "config_type": "config",
                         "version": 3}}
-    assert config_api.lambda_handler(event, None) == {}  # type: ignore[arg-type]
+    with get_config_cache.override(recorder):  # type: ignore[arg-type]
+        assert config_api.lambda_handler(event, FakeLambdaContext()) == {}
     assert recorder.events == [event]

@@ -21,7 +21,7 @@ from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.events import config_detail, mapping_detail
 from chatwoot_ai.config.fallback import FileFallback
 from chatwoot_ai.config.service import ConfigService
-from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.models import Mapping
 
 STALENESS = 5.0

@@ -8,6 +8,8 @@ from typing import Any
 import config_stream
 import pytest
 
+from devtools.lambda_context import FakeLambdaContext
+
 
 def record(seq: str, image: dict[str, Any], event_name: str = "INSERT") -> dict[str, Any]:
     key = "OldImage" if event_name == "REMOVE" else "NewImage"
@@ -62,7 +64,7 @@ def test_each_committed_change_becomes_one_event_and_history_items_none(events: 
     result = config_stream.lambda_handler({"Records": [
         record("1", head(2)), record("2", history(2)),
         record("3", mapping(7, None), "MODIFY"), record("4", mapping(7, 3), "REMOVE"),
-    ]}, None)  # type: ignore[arg-type]
+    ]}, FakeLambdaContext())
     assert result == {"batchItemFailures": []}
     details = [json.loads(e["Detail"]) for e in events.sent]
     assert details == [
@@ -74,25 +76,25 @@ def test_each_committed_change_becomes_one_event_and_history_items_none(events: 
 
 
 def test_a_removed_document_is_announced_without_a_version(events: Events) -> None:
-    config_stream.lambda_handler({"Records": [record("1", head(4), "REMOVE")]}, None)  # type: ignore[arg-type]
+    config_stream.lambda_handler({"Records": [record("1", head(4), "REMOVE")]}, FakeLambdaContext())
     assert json.loads(events.sent[0]["Detail"])["version"] is None
 
 
 def test_a_failed_entry_is_reported_so_lambda_retries_from_it(events: Events) -> None:
     events.fail_on = {1}
     records = [record(str(n), head(n)) for n in range(1, 4)]
-    result = config_stream.lambda_handler({"Records": records}, None)  # type: ignore[arg-type]
+    result = config_stream.lambda_handler({"Records": records}, FakeLambdaContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "2"}]}
 
 
 def test_an_unreachable_bus_fails_from_the_first_unpublished_chunk(events: Events) -> None:
     events.raise_on_call = 2  # the second PutEvents call (records 11..12)
     records = [record(str(n), head(n)) for n in range(1, 13)]
-    result = config_stream.lambda_handler({"Records": records}, None)  # type: ignore[arg-type]
+    result = config_stream.lambda_handler({"Records": records}, FakeLambdaContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "11"}]}
     assert len(events.sent) == 10
 
 
 def test_a_batch_with_nothing_to_announce_calls_nothing(events: Events) -> None:
-    result = config_stream.lambda_handler({"Records": [record("1", history(1))]}, None)  # type: ignore[arg-type]
+    result = config_stream.lambda_handler({"Records": [record("1", history(1))]}, FakeLambdaContext())
     assert result == {"batchItemFailures": []} and events.calls == 0

@@ -10,12 +10,12 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from support.chatwoot_stub import ChatwootStub
 from support.webhook_fixtures import create_pipeline_resources
 
 from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger, send_once
 from chatwoot_ai.conversation.handoff import requested_by_keywords
 from chatwoot_ai.conversation.prompts import apply_format, channel_profile, fill
+from devtools.doubles import ChatwootStub
 
 
 @pytest.fixture(scope="module")

@@ -7,24 +7,21 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from pydantic import SecretStr
-from support.chatwoot_stub import ChatwootStub
-from support.llm_stub import LlmStub
 from support.webhook_fixtures import FakeConfigs, FakeSearch, create_pipeline_resources
 
 from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.conversation.crew import CrewFactory, Turn
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.hub import Hub
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.conversation.retrieval import Retriever
 from chatwoot_ai.models import Credentials, TenantConfig
+from devtools.doubles import ChatwootStub, LlmStub
 
 pytestmark = pytest.mark.slow  # crewai import (~4 s) and real crews
 
@@ -36,18 +33,6 @@ def quote_excerpts(prompt: str, _request: dict[str, Any]) -> str:
     """A specialist that repeats the excerpts it was given, as a model would."""
     lines = [line.split("] ", 1)[1] for line in prompt.splitlines() if re.match(r"^\[\d+\] ", line)]
     return "\n".join(f"- {line}" for line in lines) or "NONE"
-
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[LlmStub]:
-    with LlmStub() as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
 
 
 @pytest.fixture
@@ -83,7 +68,7 @@ def world(moto_endpoint: str, llm: LlmStub, chatwoot: ChatwootStub) -> dict[str,
     })
     factory = CrewFactory(lambda tenant: Retriever(tenant, search), specialist_timeout_s=10)
     pipeline = ConversationPipeline(
-        configs, history, ReplyLedger(table), Hub(factory),
+        configs, history, ReplyLedger(table), factory,
         lambda base_url, token: ChatwootClient(base_url, token, backoff_s=0.01),
         PipelineSettings(debounce_s=0.3, debounce_max_s=3),
     )
@@ -227,7 +212,7 @@ def test_slow_specialist_times_out_and_falls_back_to_its_hits(world: dict[str, A
     factory: CrewFactory = world["factory"]
     factory.specialist_timeout_s = 1.0
     config = world["configs"].configs[world["a"]]
-    plan = Hub(factory).crew_for(config, "whatsapp")
+    plan = factory.plan(config, "whatsapp")
     result = factory.run(plan, config, world["a"], "default", Turn(["tem tênis azul?"], []), "sk")
     assert result.answer == ANSWER
     products = next(s for s in result.specialists if s.name == "products")
@@ -239,11 +224,11 @@ def test_slow_specialist_times_out_and_falls_back_to_its_hits(world: dict[str, A
 
 def test_only_enabled_collections_get_agents(world: dict[str, Any]) -> None:
     config = world["configs"].configs[world["a"]].model_copy(update={"enabled_collections": ["products"]})
-    plan = Hub(world["factory"]).crew_for(config, "instagram")
+    plan = world["factory"].plan(config, "instagram")
     assert plan.specialists == ["products"]
     assert plan.profile["max_length"] == 500
     config.channels = {"instagram": {"max_length": 120}}
-    assert Hub(world["factory"]).crew_for(config, "instagram").profile["max_length"] == 120
+    assert world["factory"].plan(config, "instagram").profile["max_length"] == 120
     world["factory"].run(plan, config, world["a"], "default", Turn(["oi"], []), "sk")
     assert not any("Business rules specialist" in p for p in world["llm"].prompts)
     assert {c for _t, c, _q in world["search"].calls} == {"products"}

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.odoo_double import PRODUCT_ID_OFFSET, OdooDouble
 
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.odoo import (
@@ -19,7 +18,8 @@ from chatwoot_ai.odoo import (
     QuotationIn,
     TtlCache,
 )
-from chatwoot_ai.odoo.errors import fault_message
+from chatwoot_ai.odoo.faults import fault_message
+from devtools.doubles.odoo import PRODUCT_ID_OFFSET, OdooDouble
 
 VARIANTS = [(17, True, "xmlrpc"), (18, False, "xmlrpc"), (18, True, "xmlrpc"), (19, True, "json2")]
 

@@ -4,18 +4,18 @@ the Odoo double. The whole stack (Config API, runner, MCP client) is in tests/in
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from support.odoo_double import OdooDouble
 
+from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.odoo import get_pool, get_read_cache
 from chatwoot_ai.settings import reset_settings
+from devtools.doubles import OdooDouble
+from devtools.lambda_context import FakeLambdaContext
 from localcloud.gateway import Route, build_event, compile_path
 
 ADMIN = "unit-admin-key-0123456789"
@@ -44,14 +44,10 @@ def odoo() -> Iterator[OdooDouble]:
 
 
 @pytest.fixture
-def fake_cache(monkeypatch: pytest.MonkeyPatch, odoo: OdooDouble) -> FakeConfigCache:
+def fake_cache(monkeypatch: pytest.MonkeyPatch, odoo: OdooDouble) -> Iterator[FakeConfigCache]:
     monkeypatch.setenv("ADMIN_API_KEY", ADMIN)
     reset_settings()
     cache = FakeConfigCache()
-    module = types.ModuleType("chatwoot_ai.config")
-    module.get_config_cache = lambda: cache  # type: ignore[attr-defined]
-    module.is_config_changed_event = lambda e: e.get("detail-type") == "ConfigChanged"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "chatwoot_ai.config", module)
     odoo_section = {"url": odoo.url, "db": odoo.db, "username": odoo.username, "timeout_s": 1}
     cache.configs["reader"] = TenantConfig.model_validate({"company": {"name": "Sandra"}, "odoo": odoo_section})
     cache.configs["writer"] = TenantConfig.model_validate(
@@ -61,7 +57,8 @@ def fake_cache(monkeypatch: pytest.MonkeyPatch, odoo: OdooDouble) -> FakeConfigC
         cache.credentials_by_tenant[tenant] = Credentials(odoo_api_key=SecretStr(odoo.api_key))
     get_read_cache().clear()
     get_pool().clear()
-    yield cache
+    with get_config_cache.override(cache):  # type: ignore[arg-type]
+        yield cache
     reset_settings()
 
 
@@ -78,7 +75,7 @@ def invoke(method: str, path: str, *, tenant: str | None = "reader", body: Any =
     route = Route(method, route_path, compile_path(route_path), None)  # type: ignore[arg-type]
     raw = json.dumps(body).encode() if body is not None else b""
     event = build_event(route, method, path, query, headers, raw, {}, "127.0.0.1", "unit")
-    result = odoo_gateway.lambda_handler(event, None)
+    result = odoo_gateway.lambda_handler(event, FakeLambdaContext("OdooGatewayFunction"))
     return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
 
@@ -148,7 +145,7 @@ def test_config_changed_events_go_to_the_config_cache(fake_cache: FakeConfigCach
     import odoo_gateway
 
     event = {"source": "chatwoot-ai.config", "detail-type": "ConfigChanged", "detail": {"tenant_id": "reader"}}
-    assert odoo_gateway.lambda_handler(event, None) == {}
+    assert odoo_gateway.lambda_handler(event, FakeLambdaContext("OdooGatewayFunction")) == {}
     assert fake_cache.events == [event]
 
 

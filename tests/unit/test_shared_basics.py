@@ -111,3 +111,21 @@ def test_helpers() -> None:
     assert mask_secret("short") == "****"
     assert get_settings().admin_api_key.get_secret_value() == "right-key-1234567890"
     assert "right-key" not in repr(get_settings())
+
+
+def test_grouped_settings_read_the_same_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = {"AWS_REGION": "sa-east-1", "HISTORY_TABLE": "h", "CONFIG_MAX_STALENESS_S": "7",
+             "WEBHOOK_MAX_BODY_BYTES": "1024", "CONVERSATION_DEBOUNCE_S": "0.5", "SPECIALIST_TIMEOUT_S": "9",
+             "CREW_PARALLEL_SPECIALISTS": "false", "CHATWOOT_MAX_ATTEMPTS": "2", "ODOO_GATEWAY_URL": "http://gw",
+             "ODOO_STOCK_CACHE_TTL_S": "3", "SEARCH_RRF_K": "40"}
+    for name, value in names.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    settings = get_settings()
+    assert (settings.aws.region, settings.resources.history_table, settings.config_cache.max_staleness_s) == \
+        ("sa-east-1", "h", 7)
+    assert (settings.webhook.max_body_bytes, settings.conversation.debounce_s) == (1024, 0.5)
+    assert (settings.conversation.specialist_timeout_s, settings.conversation.parallel_specialists) == (9, False)
+    assert (settings.chatwoot.max_attempts, settings.odoo.gateway_url, settings.odoo.stock_cache_ttl_s) == \
+        (2, "http://gw", 3)
+    assert settings.search_rrf_k == 40  # the vector package's knobs stay flat

@@ -11,23 +11,16 @@ from typing import Any
 import boto3
 import pytest
 from pydantic import SecretStr
-from support.webhook_fixtures import (
-    ECHO,
-    INCOMING,
-    create_pipeline_resources,
-    echo,
-    incoming,
-    load,
-    signed,
-)
-from webhook_events import classify, routing_ids
-from webhook_intake import Intake
-from webhook_signature import SignatureError, sign, verify
+from support.webhook_fixtures import create_pipeline_resources
 
+from chatwoot_ai.conversation.chatwoot_events import classify, routing_ids
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.jobs import ConversationJob
+from chatwoot_ai.conversation.intake import Intake, IntakeSettings
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.models import Credentials, Mapping, TenantConfig
+from chatwoot_ai.signing import SignatureError, sign, verify
+from devtools.chatwoot_payloads import ECHO, INCOMING, echo, incoming, load, signed
 
 SECRET = "s3cret-for-tests"
 
@@ -188,8 +181,6 @@ def test_retried_delivery_and_same_message_on_another_delivery_are_not_enqueued_
 
 
 def test_message_id_record_alone_still_catches_retries(setup: dict[str, Any]) -> None:
-    from webhook_intake import IntakeSettings
-
     lean = Intake(configs=setup["configs"], sqs=setup["sqs"], queue_url=setup["queue_url"],
                   history=setup["history"], idempotency_table=setup["intake"].idempotency_table,
                   dynamodb_client=setup["intake"].dynamodb_client, settings=IntakeSettings(dedupe_delivery_id=False))

@@ -1,4 +1,4 @@
-"""boto3 clients and resources, created once per process and pointed at AWS_ENDPOINT_URL when set.
+"""boto3 clients and resources, created once per settings and pointed at AWS_ENDPOINT_URL when set.
 
 boto3 itself honours AWS_ENDPOINT_URL; we pass it explicitly too so a client made after the environment changed
 (the local runner, tests) still goes where the settings say.
@@ -6,57 +6,31 @@ boto3 itself honours AWS_ENDPOINT_URL; we pass it explicitly too so a client mad
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from chatwoot_ai.settings import get_settings
+from chatwoot_ai.memo import per_settings
+from chatwoot_ai.settings import Settings
 
-_lock = threading.Lock()
-_clients: dict[tuple[str, str, str | None], Any] = {}
 _BOTO_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=10,
                       max_pool_connections=32)
 
 
-def _key(kind: str, service: str) -> tuple[str, str, str | None]:
-    settings = get_settings()
-    return (kind, service, settings.aws_endpoint_url)
+def _options(settings: Settings) -> dict[str, Any]:
+    return {"region_name": settings.aws.region, "endpoint_url": settings.aws.endpoint_url or None,
+            "config": _BOTO_CONFIG}
 
 
-def client(service: str) -> Any:
-    key = _key("client", service)
-    found = _clients.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        if key not in _clients:
-            settings = get_settings()
-            _clients[key] = boto3.session.Session().client(
-                service,  # type: ignore[call-overload]
-                region_name=settings.aws_region,
-                endpoint_url=settings.aws_endpoint_url or None,
-                config=_BOTO_CONFIG,
-            )
-        return _clients[key]
+@per_settings
+def client(settings: Settings, service: str) -> Any:
+    return boto3.session.Session().client(service, **_options(settings))  # type: ignore[call-overload]
 
 
-def resource(service: str) -> Any:
-    key = _key("resource", service)
-    found = _clients.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        if key not in _clients:
-            settings = get_settings()
-            _clients[key] = boto3.session.Session().resource(
-                service,  # type: ignore[call-overload]
-                region_name=settings.aws_region,
-                endpoint_url=settings.aws_endpoint_url or None,
-                config=_BOTO_CONFIG,
-            )
-        return _clients[key]
+@per_settings
+def resource(settings: Settings, service: str) -> Any:
+    return boto3.session.Session().resource(service, **_options(settings))  # type: ignore[call-overload]
 
 
 def table(name: str) -> Any:
@@ -65,5 +39,5 @@ def table(name: str) -> Any:
 
 
 def reset_clients() -> None:
-    with _lock:
-        _clients.clear()
+    client.reset()
+    resource.reset()

@@ -1,4 +1,9 @@
-"""Environment variables, validated once per cold start and read everywhere typed."""
+"""Environment variables, validated once per cold start and read everywhere typed.
+
+Grouped per area (`get_settings().webhook.max_body_bytes` reads WEBHOOK_MAX_BODY_BYTES); every group reads the same
+environment variable names as ever (infra/template.yaml's Globals, the docs). The vectorize and search knobs are
+grouped too but stay flat on Settings (`get_settings().search_rrf_k`): chatwoot_ai.vector reads them that way.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,19 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    """Every environment variable a function reads. Names match `infra/template.yaml` Globals."""
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+class AwsSettings(_Group):
+    model_config = SettingsConfigDict(env_prefix="AWS_")
+    region: str = "us-east-1"
     # Empty means the real AWS endpoints; the local runner and tests point it at moto.
-    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    endpoint_url: str | None = None
+
+
+class Resources(_Group):
+    """The stack's tables, queues, bus and key, by physical name (the template passes them in)."""
 
     stack_name: str = "chatwoot-ai"
     config_table: str = "chatwoot-ai-configs"
@@ -28,40 +38,81 @@ class Settings(BaseSettings):
     event_bus_name: str = "chatwoot-ai-events"
     credentials_kms_key_id: str = "alias/chatwoot-ai-credentials"
 
-    admin_api_key: SecretStr = SecretStr("")
-    config_max_staleness_s: float = 5.0
-    config_fallback_dir: str = ""
+
+class ConfigCacheSettings(_Group):
+    """docs/config.md: how stale a warm instance's entry may get, and the files read when DynamoDB is not."""
+
+    model_config = SettingsConfigDict(env_prefix="CONFIG_")
+    max_staleness_s: float = 5.0
+    fallback_dir: str = ""
+
+
+class WebhookSettings(_Group):
+    """docs/conversation.md#settings-environment: the receiver's limits."""
+
+    model_config = SettingsConfigDict(env_prefix="WEBHOOK_")
+    max_body_bytes: int = 256 * 1024
+    signature_tolerance_s: int = 300
+    idempotency_ttl_s: int = 24 * 3600
+    dedupe_delivery_id: bool = True
+
+
+class ConversationSettings(_Group):
+    """docs/conversation.md#settings-environment: debounce, history and the crew's deadline."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVERSATION_")
+    debounce_s: float = 2.0
+    debounce_max_s: float = 12.0
+    history_turns: int = 12
+    history_ttl_days: int = 30
+    specialist_timeout_s: float = Field(default=25.0, validation_alias="SPECIALIST_TIMEOUT_S")
+    parallel_specialists: bool = Field(default=True, validation_alias="CREW_PARALLEL_SPECIALISTS")
+
+
+class ChatwootSettings(_Group):
+    """How the worker calls Chatwoot: per-call timeout and retries with backoff."""
+
+    model_config = SettingsConfigDict(env_prefix="CHATWOOT_")
+    timeout_s: float = 10.0
+    max_attempts: int = 4
+    backoff_s: float = 0.5
+
+
+class OdooGatewaySettings(_Group):
+    """docs/odoo.md: where the crew finds the gateway, and how long the gateway keeps frequent reads (product search,
+    product details; stock) in a warm instance. A tenant may override with `odoo.cache_ttl_s`; 0 turns it off."""
+
+    model_config = SettingsConfigDict(env_prefix="ODOO_")
+    gateway_url: str = ""
+    cache_ttl_s: float = 30.0
+    stock_cache_ttl_s: float = 10.0
+
+
+# The vectorize and search knobs (docs/vectorize.md explains each one), grouped here but read flat
+# (`get_settings().search_rrf_k`) by chatwoot_ai.vector: Settings inherits them.
+class QdrantSettings(_Group):
+    """A Qdrant server (QDRANT_URL, required in AWS), or embedded on disk (QDRANT_PATH)."""
 
     qdrant_url: str = ""
     qdrant_path: str = ""
     qdrant_api_key: SecretStr = SecretStr("")
-    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    embedding_model_path: str = ""
-
-    odoo_gateway_url: str = ""
-    viewer_origin: str = ""
-    log_level: str = "INFO"
-
-    # Odoo gateway: how long frequent reads (product search, product details; stock) stay in a warm instance's
-    # cache. A tenant may override with `odoo.cache_ttl_s` in its config; 0 turns the cache off.
-    odoo_cache_ttl_s: float = 30.0
-    odoo_stock_cache_ttl_s: float = 10.0
-
-    # Vectorize (docs/vectorize.md explains each one).
     qdrant_collection_prefix: str = ""
     # "module:function" returning a QdrantClient-like object, used instead of QDRANT_URL/QDRANT_PATH (the local
     # runner shares its one embedded Qdrant with every function process this way: infra/localcloud/qdrant_share.py).
     qdrant_client_factory: str = ""
+
+
+class EmbeddingSettings(_Group):
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_model_path: str = ""
     embedding_cache_dir: str = ""
     embedding_threads: int = 0
     embedding_batch_size: int = 32
-    vectorize_records_per_message: int = 64
-    vectorize_max_records: int = 5000
-    vectorize_max_record_chars: int = 60000
-    vectorize_max_receive_count: int = 3
-    vectorize_jobs_ttl_days: int = 30
-    chunk_max_chars: int = 800
-    chunk_overlap_chars: int = 120
+
+
+class SearchSettings(_Group):
+    """Hybrid search: RRF fusion of the dense and the sparse (pt-BR keyword) prefetches."""
+
     search_rrf_k: int = 60
     search_dense_weight: float = 1.0
     search_sparse_weight: float = 1.5
@@ -69,20 +120,36 @@ class Settings(BaseSettings):
     # Sparse IDF statistics from the tenant's own points (Qdrant `idf.corpus`); false = collection-wide.
     search_tenant_idf: bool = True
 
-    # Conversation pipeline (docs/conversation.md explains each one).
-    webhook_max_body_bytes: int = 256 * 1024
-    webhook_signature_tolerance_s: int = 300
-    webhook_idempotency_ttl_s: int = 24 * 3600
-    conversation_debounce_s: float = 2.0
-    conversation_debounce_max_s: float = 12.0
-    conversation_history_turns: int = 12
-    conversation_history_ttl_days: int = 30
-    specialist_timeout_s: float = 25.0
-    crew_parallel_specialists: bool = True
-    chatwoot_timeout_s: float = 10.0
-    chatwoot_max_attempts: int = 4
-    chatwoot_backoff_s: float = 0.5
-    webhook_dedupe_delivery_id: bool = True
+
+class VectorizeSettings(_Group):
+    """Vectorize requests, their queue messages and jobs; how records are cut into chunks."""
+
+    vectorize_records_per_message: int = 64
+    vectorize_max_records: int = 5000
+    vectorize_max_record_chars: int = 60000
+    vectorize_max_receive_count: int = 3
+    vectorize_jobs_ttl_days: int = 30
+
+    chunk_max_chars: int = 800
+    chunk_overlap_chars: int = 120
+
+
+class Settings(QdrantSettings, EmbeddingSettings, SearchSettings, VectorizeSettings):
+    """Every environment variable a function reads. Names match `infra/template.yaml` Globals."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    resources: Resources = Field(default_factory=Resources)
+    config_cache: ConfigCacheSettings = Field(default_factory=ConfigCacheSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+    conversation: ConversationSettings = Field(default_factory=ConversationSettings)
+    chatwoot: ChatwootSettings = Field(default_factory=ChatwootSettings)
+    odoo: OdooGatewaySettings = Field(default_factory=OdooGatewaySettings)
+
+    admin_api_key: SecretStr = SecretStr("")
+    viewer_origin: str = ""
+    log_level: str = "INFO"
 
 
 @lru_cache(maxsize=1)

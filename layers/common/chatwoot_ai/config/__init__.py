@@ -1,24 +1,22 @@
 """The config cache every function reads through, and the `ConfigChanged` event that keeps it fresh.
 
-    from chatwoot_ai.config import get_config_cache, is_config_changed_event
+    from chatwoot_ai.config import get_config_cache
 
-    def lambda_handler(event, context):
-        if is_config_changed_event(event):
-            get_config_cache().handle_event(event)
-            return {}
-        mapping = get_config_cache().resolve(account_id, inbox_id)
-        config = get_config_cache().config(mapping.tenant_id, mapping.domain)
+    mapping = get_config_cache().resolve(account_id, inbox_id)
+    config = get_config_cache().config(mapping.tenant_id, mapping.domain)
+
+Handlers apply `ConfigChanged` events with the `config_changes` middleware (chatwoot_ai.middleware); tests swap the
+cache with `get_config_cache.override(fake)` (chatwoot_ai.memo).
 """
 
 from __future__ import annotations
-
-import threading
 
 from chatwoot_ai.config.cache import ConfigCache, parse_document
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.events import DETAIL_TYPE, EVENT_SOURCE, is_config_changed_event
 from chatwoot_ai.config.fallback import FileFallback
-from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.config.tables import ConfigStore, MappingStore
+from chatwoot_ai.memo import per_settings
 from chatwoot_ai.settings import Settings, get_settings
 
 __all__ = [
@@ -29,12 +27,7 @@ __all__ = [
     "get_config_cache",
     "is_config_changed_event",
     "parse_document",
-    "reset_config_cache",
 ]
-
-_lock = threading.Lock()
-_cache: ConfigCache | None = None
-_built_from: Settings | None = None
 
 
 def build_config_cache(settings: Settings | None = None) -> ConfigCache:
@@ -43,31 +36,16 @@ def build_config_cache(settings: Settings | None = None) -> ConfigCache:
 
     settings = settings or get_settings()
     dynamodb = aws.client("dynamodb")
-    cipher = CredentialsCipher(aws.client("kms"), settings.credentials_kms_key_id)
+    cipher = CredentialsCipher(aws.client("kms"), settings.resources.credentials_kms_key_id)
     return ConfigCache(
-        ConfigStore(dynamodb, settings.config_table, cipher),
-        MappingStore(dynamodb, settings.mapping_table),
-        FileFallback(settings.config_fallback_dir or None),
-        max_staleness_s=settings.config_max_staleness_s,
+        ConfigStore(dynamodb, settings.resources.config_table, cipher),
+        MappingStore(dynamodb, settings.resources.mapping_table),
+        FileFallback(settings.config_cache.fallback_dir or None),
+        max_staleness_s=settings.config_cache.max_staleness_s,
     )
 
 
-def get_config_cache() -> ConfigCache:
+@per_settings
+def get_config_cache(settings: Settings) -> ConfigCache:
     """The process-wide cache (one per warm Lambda instance); rebuilt when the settings were reset."""
-    global _cache, _built_from
-    settings = get_settings()
-    cache = _cache
-    if cache is not None and _built_from is settings:
-        return cache
-    with _lock:
-        if _cache is None or _built_from is not settings:
-            _cache = build_config_cache(settings)
-            _built_from = settings
-        return _cache
-
-
-def reset_config_cache() -> None:
-    global _cache, _built_from
-    with _lock:
-        _cache = None
-        _built_from = None
+    return build_config_cache(settings)

@@ -20,7 +20,7 @@ from typing import Any
 
 from chatwoot_ai.config.events import is_config_changed_event
 from chatwoot_ai.config.fallback import FileFallback
-from chatwoot_ai.config.store import ConfigStore, MappingStore
+from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.models import Credentials, Mapping, TenantConfig
 from chatwoot_ai.observability import logger
 

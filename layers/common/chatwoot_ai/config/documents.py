@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chatwoot_ai.config.store import SECRET_TYPES
+from chatwoot_ai.config.tables import SECRET_TYPES
 from chatwoot_ai.errors import ApiError, from_validation_error
 from chatwoot_ai.models import Credentials, TenantConfig, check_identifier, mask_secret
 

@@ -6,10 +6,14 @@ exactly one event on the EventBridge bus, and every config-caching function's ru
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from chatwoot_ai.observability import logger
 
 EVENT_SOURCE = "chatwoot-ai.config"
 DETAIL_TYPE = "ConfigChanged"
+PUT_EVENTS_MAX = 10  # EventBridge PutEvents takes at most 10 entries
 
 
 def is_config_changed_event(event: Any) -> bool:
@@ -59,4 +63,39 @@ def detail_from_stream_record(record: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "mapping":
         inbox = _attr(image, "chatwoot_inbox_id")
         return mapping_detail(int(_attr(image, "chatwoot_account_id")), int(inbox) if inbox is not None else None)
+    return None
+
+
+def build_entries(records: list[dict[str, Any]], bus: str) -> list[tuple[str, dict[str, Any]]]:
+    """(sequence number, PutEvents entry) for each record that is a change callers care about, in order."""
+    out = []
+    for record in records:
+        sequence = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
+        try:
+            detail = detail_from_stream_record(record)
+        except (TypeError, ValueError, StopIteration):
+            logger.exception("unreadable stream record skipped", extra={"sequence": sequence})
+            continue
+        if detail is not None:
+            out.append((sequence, {"Source": EVENT_SOURCE, "DetailType": DETAIL_TYPE, "EventBusName": bus,
+                                   "Detail": json.dumps(detail)}))
+    return out
+
+
+def publish(entries: list[tuple[str, dict[str, Any]]], events: Any) -> str | None:
+    """Publish in order; the sequence number of the first record not published, or None when all were."""
+    for start in range(0, len(entries), PUT_EVENTS_MAX):
+        chunk = entries[start:start + PUT_EVENTS_MAX]
+        try:
+            response = events.put_events(Entries=[entry for _, entry in chunk])
+        except Exception:
+            logger.exception("PutEvents failed")
+            return chunk[0][0]
+        if response.get("FailedEntryCount"):
+            for (sequence, _), result in zip(chunk, response.get("Entries", []), strict=False):
+                if result.get("ErrorCode"):
+                    logger.error("event not published", extra={"error": result.get("ErrorCode"),
+                                                               "error_message": result.get("ErrorMessage")})
+                    return sequence
+            return chunk[0][0]
     return None

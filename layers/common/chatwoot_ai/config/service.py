@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chatwoot_ai.config.documents import masked, validate_document
-from chatwoot_ai.config.store import ConfigStore, MappingStore, StoredDocument
+from chatwoot_ai.config.tables import ConfigStore, MappingStore, StoredDocument
 from chatwoot_ai.errors import ApiError, not_found
 from chatwoot_ai.models import Mapping
 

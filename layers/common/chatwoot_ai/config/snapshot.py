@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from chatwoot_ai.config.store import SECRET_TYPES, ConfigStore, MappingStore
+from chatwoot_ai.config.tables import SECRET_TYPES, ConfigStore, MappingStore
 
 
 def _write(path: Path, data: object) -> None:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from chatwoot_ai.config import build_config_cache
     from chatwoot_ai.settings import get_settings
 
-    folder = args.folder or get_settings().config_fallback_dir
+    folder = args.folder or get_settings().config_cache.fallback_dir
     if not folder:
         parser.error("give a folder or set CONFIG_FALLBACK_DIR")
     cache = build_config_cache()

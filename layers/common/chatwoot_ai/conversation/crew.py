@@ -1,86 +1,41 @@
-"""The Crew Factory: builds and runs a channel's crew with only the agents the tenant enabled.
-
-Shape of one run (a turn = the customer's new messages, debounced):
+"""The Crew Factory: which agents a tenant's crew has on a channel (`plan`: what DESIGN.md calls the Hub), and one
+turn through them (`run`): plan → specialists → decide → compose.
 
     intention ─┐
-    business_rules ─┤  in parallel, each with a timeout and a fallback (its retrieval hits, or nothing)
+    business_rules ─┤  specialists: in parallel, each with a timeout and a fallback (its retrieval hits, or nothing)
     support_documents ─┤
     products ─┤
     odoo (MCP tools) ─┘
-            └──▶ response (the tenant's voice, the channel's format, the customer's language)
+            └──▶ decide (the intention's handoff rules) ──▶ compose: the response agent writes the one answer
+                                                             (the tenant's voice, the channel's format, the customer's
+                                                             language)
 
 Each agent runs in its own one-task crewai Crew so a slow or failing specialist cannot hold up the others; the
-response crew gets what came back in time. Retrieval happens here, in code, with the tenant resolved from the mapping;
-the LLM never chooses whose data is searched. crewai is imported on first use, never at module import.
+response agent gets what came back in time. Retrieval happens here, in code, with the tenant resolved from the
+mapping; the LLM never chooses whose data is searched. Agents and tasks: agents.py; every handoff rule: handoff.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from chatwoot_ai.conversation.prompts import EMOJI_RULES, STYLES, fill, format_rules, load_yaml
+from chatwoot_ai.conversation import handoff
+from chatwoot_ai.conversation.agents import TaskSpec, build_llm, crew_tasks, ensure_crewai, tenant_values
+from chatwoot_ai.conversation.handoff import HandoffDecision
+from chatwoot_ai.conversation.intention import Intention
+from chatwoot_ai.conversation.prompts import channel_profile
 from chatwoot_ai.conversation.retrieval import RETRIEVAL_COLLECTIONS, Hit, Retriever, answer_from_hits, context_text
-from chatwoot_ai.models import TenantConfig
+from chatwoot_ai.models import CHANNELS, TenantConfig
 from chatwoot_ai.observability import logger
 
 SPECIALISTS = ("business_rules", "support_documents", "products", "odoo")
-HANDOFF_TOKEN = "HANDOFF"
-
-_setup_lock = threading.Lock()
-_crewai_ready = False
-
-
-def ensure_crewai() -> None:
-    """Imports crewai once, with its process-wide file locks swapped for in-process ones.
-
-    crewai guards its kickoff output store with a portalocker file lock that polls every ~0.25 s, which serialises
-    concurrent crews in one process (measured: 4 parallel one-call crews took 1.25 s instead of 0.4 s). A Lambda
-    instance is one process, so named threading locks give the same safety without the polling.
-    """
-    global _crewai_ready
-    if _crewai_ready:
-        return
-    with _setup_lock:
-        if _crewai_ready:
-            return
-        import logging
-        import os
-
-        os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
-        os.environ.setdefault("OTEL_SDK_DISABLED", "true")
-        os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
-        import crewai  # noqa: F401
-        from crewai_core.lock_store import set_lock_backend
-
-        locks: dict[str, threading.Lock] = {}
-        guard = threading.Lock()
-
-        @contextmanager
-        def in_process_lock(name: str, timeout: float = 120) -> Any:
-            with guard:
-                lock = locks.setdefault(name, threading.Lock())
-            if not lock.acquire(timeout=timeout):
-                raise TimeoutError(f"lock {name} not acquired within {timeout} s")
-            try:
-                yield
-            finally:
-                lock.release()
-
-        set_lock_backend(in_process_lock)
-        # One warning per LLM call about approximate token counts otherwise.
-        logging.getLogger("crewai.llms.base_llm").setLevel(logging.ERROR)
-        _crewai_ready = True
+NOTHING = "NONE"  # what a specialist answers when nothing it found is relevant (tasks.yaml)
 
 
 @dataclass
@@ -105,6 +60,10 @@ class SpecialistResult:
     elapsed_s: float = 0.0
     error: str = ""
 
+    @property
+    def says_something(self) -> bool:
+        return bool(self.text.strip()) and self.text.strip().upper() != NOTHING
+
 
 @dataclass
 class CrewResult:
@@ -113,8 +72,7 @@ class CrewResult:
     language: str = ""
     wants_human: bool = False
     confidence: float = 1.0
-    handoff: str | None = None  # "low_confidence" | "no_answer" | "failure" | "customer_request"
-    handoff_detail: str = ""
+    handoff: HandoffDecision | None = None
     used_llm: bool = False
     specialists: list[SpecialistResult] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -122,7 +80,7 @@ class CrewResult:
 
 @dataclass
 class CrewPlan:
-    """Which agents a tenant's crew has on a channel."""
+    """Which agents a tenant's crew has on a channel, and the channel's formatting rules."""
 
     channel: str
     profile: dict[str, Any]
@@ -130,9 +88,58 @@ class CrewPlan:
     use_llm: bool
 
 
+@dataclass
+class _CrewRun:
+    """One turn through one tenant's crew: what every step reads, and the retrieval hits the specialists found."""
+
+    plan: CrewPlan
+    config: TenantConfig
+    turn: Turn
+    tasks: Mapping[str, TaskSpec]
+    values: dict[str, Any]  # the turn's placeholders
+    retriever: Retriever
+    llm_api_key: str | None
+    tools: Callable[[], list[Any]] | None  # the MCP agent's tools for this tenant
+    hits: dict[str, list[Hit]] = field(default_factory=dict)
+    _hits_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def kickoff(self, agent: str, values: dict[str, Any], tools: list[Any] | None = None) -> str:
+        return self.tasks[agent].kickoff(values, build_llm(self.config, self.llm_api_key), tools or [])
+
+    def intention(self) -> SpecialistResult:
+        started = time.perf_counter()
+        return SpecialistResult("intention", self.kickoff("intention", self.values), True,
+                                elapsed_s=time.perf_counter() - started)
+
+    def specialist(self, name: str) -> SpecialistResult:
+        started = time.perf_counter()
+        values, tools = dict(self.values), []
+        if name in RETRIEVAL_COLLECTIONS:
+            found = self.retriever.search(name, self.turn.text)
+            with self._hits_lock:
+                self.hits[name] = found
+            if not found:  # nothing to read: no need to ask a model
+                return SpecialistResult(name, NOTHING, True, elapsed_s=time.perf_counter() - started)
+            values["context"] = context_text(found)
+        elif name == "odoo" and self.tools is not None:
+            tools = self.tools()
+            if not tools:
+                return SpecialistResult(name, NOTHING, False, True, time.perf_counter() - started, "no tools")
+        return SpecialistResult(name, self.kickoff(name, values, tools), True, elapsed_s=time.perf_counter() - started)
+
+
+def turn_values(turn: Turn, config: TenantConfig) -> dict[str, Any]:
+    """The placeholders a turn fills (tasks.yaml's {messages} {history} ...), with their defaults."""
+    history = "\n".join(f"{'Customer' if role == 'customer' else 'Assistant'}: {content}"
+                        for role, content in turn.history[-12:]) or "(first message)"
+    return {"messages": "\n".join(f"- {m}" for m in turn.messages), "history": history, "context": "(nothing found)",
+            "intent": "other", "language": config.company.language, "facts": ""}
+
+
 class CrewFactory:
-    """Builds and runs crews. `llm_factory(config, api_key) -> crewai LLM`, `tools_factory(tenant_id, domain)`
-    -> crewai tools for the MCP agent (empty when Odoo is not reachable)."""
+    """Plans and runs crews. `retriever_factory(tenant_id)` searches one tenant's collections; `tools_factory(tenant_id,
+    domain)` -> crewai tools for the MCP agent (empty when Odoo is not reachable); `mcp_available(config)` says
+    whether a tenant's crew gets the MCP agent at all."""
 
     def __init__(self, retriever_factory: Callable[[str], Retriever], *, specialist_timeout_s: float = 25.0,
                  parallel: bool = True, tools_factory: Callable[[str, str], list[Any]] | None = None,
@@ -144,116 +151,62 @@ class CrewFactory:
         self.mcp_available = mcp_available or (lambda _config: False)
 
     # ------------------------------------------------------------------ plan
-    def plan(self, config: TenantConfig, channel: str, profile: dict[str, Any]) -> CrewPlan:
+    def plan(self, config: TenantConfig, channel: str) -> CrewPlan:
+        """The channel's crew: its formatting rules (channels.yaml and the tenant's overrides) and only the agents the
+        tenant enabled (a specialist per enabled collection; the MCP agent with an LLM, Odoo and the gateway)."""
+        channel = channel if channel in CHANNELS else "api"
         specialists = [c for c in RETRIEVAL_COLLECTIONS if c in config.enabled_collections]
         if config.llm_enabled and config.odoo is not None and self.mcp_available(config):
             specialists.append("odoo")
-        return CrewPlan(channel, profile, specialists, config.llm_enabled)
+        return CrewPlan(channel, channel_profile(channel, config.channels), specialists, config.llm_enabled)
 
-    # ------------------------------------------------------------------ run
     def run(self, plan: CrewPlan, config: TenantConfig, tenant_id: str, domain: str, turn: Turn,
             llm_api_key: str | None) -> CrewResult:
         started = time.perf_counter()
         retriever = self.retriever_factory(tenant_id)
         if not plan.use_llm:
-            result = self._retrieval_only(plan, retriever, turn, config)
+            result = self._from_retrieval(plan, retriever, turn, config)
         else:
             try:
-                result = self._with_llm(plan, config, tenant_id, domain, turn, llm_api_key, retriever)
+                ensure_crewai()
+                tools = partial(self.tools_factory, tenant_id, domain) if self.tools_factory else None
+                run = _CrewRun(plan, config, turn, crew_tasks(tenant_values(config, plan.channel, plan.profile)),
+                               turn_values(turn, config), retriever, llm_api_key, tools)
+                result = self._decide(run, self._specialists(run))
+                if result.handoff is None:
+                    self._compose(run, result)
             except Exception as exc:  # the LLM path failed as a whole: same answer as without an LLM
                 logger.exception("crew failed; answering from retrieval alone", extra={"tenant_id": tenant_id})
-                result = self._retrieval_only(plan, retriever, turn, config)
+                result = self._from_retrieval(plan, retriever, turn, config)
                 if result.answer is None:
-                    result.handoff, result.handoff_detail = "failure", type(exc).__name__
+                    result.handoff = handoff.failure(type(exc).__name__)
         result.elapsed_s = time.perf_counter() - started
         return result
 
-    def _retrieval_only(self, plan: CrewPlan, retriever: Retriever, turn: Turn, config: TenantConfig) -> CrewResult:
+    def _from_retrieval(self, plan: CrewPlan, retriever: Retriever, turn: Turn, config: TenantConfig) -> CrewResult:
         hits = {c: retriever.search(c, turn.text) for c in plan.specialists if c in RETRIEVAL_COLLECTIONS}
         answer = answer_from_hits(hits, config.company.language)
-        if answer is None:
-            return CrewResult(None, language=config.company.language, handoff="no_answer",
-                              handoff_detail="no LLM configured and nothing found in the tenant's collections")
-        return CrewResult(answer, language=config.company.language)
+        return CrewResult(answer, language=config.company.language,
+                          handoff=handoff.nothing_found() if answer is None else None)
 
-    def _with_llm(self, plan: CrewPlan, config: TenantConfig, tenant_id: str, domain: str, turn: Turn,
-                  llm_api_key: str | None, retriever: Retriever) -> CrewResult:
-        ensure_crewai()
-        values = self._values(plan, config, turn)
-        hits: dict[str, list[Hit]] = {}
-        hits_lock = threading.Lock()
-
-        def specialist(name: str) -> SpecialistResult:
-            t0 = time.perf_counter()
-            task_values = dict(values)
-            tools: list[Any] = []
-            if name in RETRIEVAL_COLLECTIONS:
-                found = retriever.search(name, turn.text)
-                with hits_lock:
-                    hits[name] = found
-                if not found:  # nothing to read: no need to ask a model
-                    return SpecialistResult(name, "NONE", True, elapsed_s=time.perf_counter() - t0)
-                task_values["context"] = context_text(found)
-            elif name == "odoo" and self.tools_factory is not None:
-                tools = self.tools_factory(tenant_id, domain)
-                if not tools:
-                    return SpecialistResult(name, "NONE", False, True, time.perf_counter() - t0, "no tools")
-            text = self._kickoff(name, task_values, config, llm_api_key, tools)
-            return SpecialistResult(name, text, True, elapsed_s=time.perf_counter() - t0)
-
-        def intention() -> SpecialistResult:
-            t0 = time.perf_counter()
-            return SpecialistResult("intention", self._kickoff("intention", values, config, llm_api_key, []), True,
-                                    elapsed_s=time.perf_counter() - t0)
-
-        jobs: dict[str, Callable[[], SpecialistResult]] = {"intention": intention}
-        for name in plan.specialists:
-            jobs[name] = lambda n=name: specialist(n)  # type: ignore[misc]
+    # ------------------------------------------------------------------ specialists
+    def _specialists(self, run: _CrewRun) -> dict[str, SpecialistResult]:
+        """The intention agent and the plan's specialists, each within the deadline; a specialist that failed stands
+        in with its raw retrieval hits."""
+        jobs: dict[str, Callable[[], SpecialistResult]] = {"intention": run.intention}
+        jobs.update({name: partial(run.specialist, name) for name in run.plan.specialists})
         results = self._run_all(jobs)
-
-        intent = _parse_intention(results["intention"].text if results["intention"].ok else "")
-        result = CrewResult(None, intent=intent["intent"], language=intent["language"] or config.company.language,
-                            wants_human=intent["wants_human"], confidence=intent["confidence"], used_llm=True,
-                            specialists=list(results.values()))
-        for name in plan.specialists:  # a failed specialist falls back to its raw hits
-            res = results[name]
-            if not res.ok and name in hits and hits[name]:
-                res.text, res.fallback = context_text(hits[name], 1500), True
-        if intent["wants_human"]:
-            result.handoff, result.handoff_detail = "customer_request", "the intention agent says so"
-            return result
-        if intent["confidence"] < config.handoff.min_confidence:
-            result.handoff = "low_confidence"
-            result.handoff_detail = f"confidence {intent['confidence']:.2f} < {config.handoff.min_confidence:.2f}"
-            return result
-        facts = "\n\n".join(f"## {name}\n{results[name].text.strip()}" for name in plan.specialists
-                            if results[name].text.strip() and results[name].text.strip().upper() != "NONE")
-        values.update(intent=intent["intent"], language=result.language, facts=facts or "(no facts found)")
-        all_failed = bool(plan.specialists) and all(not results[n].ok for n in plan.specialists)
-        try:
-            answer = self._kickoff("response", values, config, llm_api_key, []).strip()
-        except Exception as exc:
-            logger.warning("response agent failed; answering from retrieval alone",
-                           extra={"tenant_id": tenant_id, "error": type(exc).__name__})
-            answer = answer_from_hits(hits, result.language) or ""
-            result.used_llm = False
-            if not answer:
-                result.handoff, result.handoff_detail = "failure", f"response agent: {type(exc).__name__}"
-                return result
-        if not answer or answer.strip().strip(".").upper() == HANDOFF_TOKEN:
-            result.handoff = "failure" if all_failed else "no_answer"
-            result.handoff_detail = "the response agent could not answer from the facts found"
-            return result
-        result.answer = answer
-        return result
+        for name in run.plan.specialists:
+            found = run.hits.get(name)
+            if not results[name].ok and found:
+                results[name].text, results[name].fallback = context_text(found, 1500), True
+        return results
 
     def _run_all(self, jobs: dict[str, Callable[[], SpecialistResult]]) -> dict[str, SpecialistResult]:
         """Every job with its own deadline; in parallel unless configured otherwise (the bench compares both)."""
-        results: dict[str, SpecialistResult] = {}
         if not self.parallel:
-            for name, job in jobs.items():
-                results[name] = _guarded(name, job)
-            return results
+            return {name: _guarded(name, job) for name, job in jobs.items()}
+        results: dict[str, SpecialistResult] = {}
         pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="specialist")
         try:
             futures: dict[str, Future[SpecialistResult]] = {n: pool.submit(_guarded, n, j) for n, j in jobs.items()}
@@ -268,120 +221,44 @@ class CrewFactory:
             pool.shutdown(wait=False, cancel_futures=True)  # a late specialist finishes in the background, unused
         return results
 
-    # ------------------------------------------------------------------ crewai
-    def _values(self, plan: CrewPlan, config: TenantConfig, turn: Turn) -> dict[str, Any]:
-        history = "\n".join(f"{'Customer' if role == 'customer' else 'Assistant'}: {content}"
-                            for role, content in turn.history[-12:]) or "(first message)"
-        assistant = config.assistant
-        return {
-            "company_name": config.company.name,
-            "company_language": config.company.language,
-            "assistant_name": assistant.name,
-            "style": STYLES.get(assistant.style, assistant.style),
-            "emoji_rule": EMOJI_RULES.get(assistant.emoji_usage, "") if plan.profile.get("emoji", True)
-            else EMOJI_RULES["none"],
-            "messages": "\n".join(f"- {m}" for m in turn.messages),
-            "history": history,
-            "handoff_keywords": ", ".join(config.handoff.keywords) or "(none)",
-            "channel_label": plan.profile.get("label", plan.channel),
-            "format_rules": format_rules(plan.profile, assistant.emoji_usage),
-            "context": "(nothing found)",
-            "intent": "other",
-            "language": config.company.language,
-            "facts": "",
-        }
+    # ------------------------------------------------------------------ decide
+    def _decide(self, run: _CrewRun, results: dict[str, SpecialistResult]) -> CrewResult:
+        """What the intention agent said, and whether its handoff rules stop the turn here."""
+        said = results["intention"]
+        intention = Intention.parse(said.text if said.ok else "")
+        return CrewResult(None, intent=intention.intent, language=intention.language or run.config.company.language,
+                          wants_human=intention.wants_human, confidence=intention.confidence, used_llm=True,
+                          specialists=list(results.values()),
+                          handoff=handoff.after_intention(intention, run.config.handoff))
 
-    def _kickoff(self, name: str, values: dict[str, Any], config: TenantConfig, llm_api_key: str | None,
-                 tools: list[Any]) -> str:
-        from crewai import Agent, Crew, Process, Task
-
-        agent_spec = load_yaml("agents.yaml")[name]
-        task_spec = load_yaml("tasks.yaml")[name]
-        agent = Agent(
-            role=fill(agent_spec["role"], values).strip(),
-            goal=fill(agent_spec["goal"], values).strip(),
-            backstory=fill(agent_spec["backstory"], values).strip(),
-            llm=build_llm(config, llm_api_key),
-            tools=tools,
-            allow_delegation=False,
-            max_iter=4 if tools else 1,
-            max_retry_limit=0,
-            verbose=False,
-        )
-        task = Task(description=fill(task_spec["description"], values), agent=agent,
-                    expected_output=fill(task_spec["expected_output"], values).strip())
-        crew = Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False)
-        output: Any = crew.kickoff()
-        return str(output.raw or "")
+    # ------------------------------------------------------------------ compose
+    def _compose(self, run: _CrewRun, result: CrewResult) -> None:
+        """The response agent writes the answer from what the specialists said; the answer's handoff rules apply."""
+        specialists = [r for r in result.specialists if r.name in run.plan.specialists]
+        facts = "\n\n".join(f"## {r.name}\n{r.text.strip()}" for r in specialists if r.says_something)
+        values = {**run.values, "intent": result.intent, "language": result.language,
+                  "facts": facts or "(no facts found)"}
+        every_one_failed = bool(specialists) and not any(r.ok for r in specialists)
+        try:
+            answer = run.kickoff("response", values).strip()
+        except Exception as exc:
+            logger.warning("response agent failed; answering from retrieval alone",
+                           extra={"tenant_id": run.retriever.tenant_id, "error": type(exc).__name__})
+            answer = answer_from_hits(run.hits, result.language) or ""
+            result.used_llm = False
+            if not answer:
+                result.handoff = handoff.failure(f"response agent: {type(exc).__name__}")
+                return
+        result.handoff = handoff.after_reply(answer, every_one_failed)
+        if result.handoff is None:
+            result.answer = answer
 
 
 def _guarded(name: str, job: Callable[[], SpecialistResult]) -> SpecialistResult:
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     try:
         return job()
     except Exception as exc:
         logger.warning("specialist failed; using its fallback", extra={"specialist": name,
                                                                         "error": type(exc).__name__})
-        return SpecialistResult(name, "", False, True, time.perf_counter() - t0, type(exc).__name__)
-
-
-_llms: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_llms_lock = threading.Lock()
-_LLM_CACHE_SIZE = 32
-
-
-def build_llm(config: TenantConfig, api_key: str | None) -> Any:
-    """crewai's LLM for the tenant: any provider by model string; an OpenAI-compatible `base_url` works too.
-
-    Instances are shared by the agents of a turn and by later turns of the same settings: creating one builds two
-    HTTP clients with fresh TLS contexts (~95 ms of CPU measured, under the GIL, so it also serialised the parallel
-    specialists), and a shared one reuses its connections. crewai documents an LLM as safe to call concurrently
-    (per-call stop words go through a ContextVar).
-    """
-    from crewai import LLM
-
-    assert config.llm is not None and config.llm.model
-    kwargs: dict[str, Any] = {"model": config.llm.model, "temperature": config.llm.temperature,
-                              "timeout": config.llm.timeout_s, "max_retries": 1}
-    if config.llm.base_url:
-        kwargs["base_url"] = config.llm.base_url
-    if api_key:
-        kwargs["api_key"] = api_key
-    elif config.llm.base_url:
-        kwargs["api_key"] = "not-needed"  # local OpenAI-compatible servers accept any key; the SDK wants one
-    key_digest = hashlib.sha256(str(kwargs.get("api_key", "")).encode()).hexdigest()
-    cache_key = (config.llm.model, config.llm.base_url, config.llm.temperature, config.llm.timeout_s, key_digest)
-    with _llms_lock:
-        found = _llms.get(cache_key)
-        if found is not None:
-            _llms.move_to_end(cache_key)
-            return found
-    llm = LLM(**kwargs)
-    with _llms_lock:
-        _llms[cache_key] = llm
-        while len(_llms) > _LLM_CACHE_SIZE:
-            _llms.popitem(last=False)
-    return llm
-
-
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
-
-
-def _parse_intention(text: str) -> dict[str, Any]:
-    """The intention agent's JSON, leniently; anything unreadable means "no opinion" (confident, no handoff)."""
-    out: dict[str, Any] = {"intent": "other", "language": "", "wants_human": False, "confidence": 1.0}
-    found = _JSON_OBJECT.search(text or "")
-    if not found:
-        return out
-    try:
-        data = json.loads(found.group(0))
-    except ValueError:
-        return out
-    if not isinstance(data, dict):
-        return out
-    out["intent"] = str(data.get("intent") or "other")[:40]
-    out["language"] = str(data.get("language") or "")[:20]
-    out["wants_human"] = data.get("wants_human") is True or str(data.get("wants_human")).lower() == "true"
-    with contextlib.suppress(TypeError, ValueError):
-        out["confidence"] = max(0.0, min(1.0, float(data.get("confidence", 1.0))))
-    return out
+        return SpecialistResult(name, "", False, True, time.perf_counter() - started, type(exc).__name__)

@@ -1,20 +1,41 @@
-"""When a conversation goes to a human, and how: a message to the customer, a private note, `toggle_status` open."""
+"""Every rule that sends a conversation to a human, and how it is told: a message to the customer (the tenant's
+`handoff.message`), a private note saying why, and `toggle_status` open.
+
+The rules, in the order a turn meets them:
+1. the customer's words: a tenant keyword or a common phrase (`requested_by_keywords`, before any model runs);
+2. the intention agent: it says the customer wants a person, or its confidence is under `handoff.min_confidence`
+   (`after_intention`);
+3. the response agent: it answers HANDOFF or nothing (`after_reply`: "failure" when every specialist failed too);
+4. no answer at all: nothing found without an LLM (`nothing_found`), the crew or the response agent failing with
+   nothing to fall back on (`failure`), or no answer for any other reason (`no_answer`).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from chatwoot_ai.conversation.intention import Intention
 from chatwoot_ai.conversation.prompts import normalize
+from chatwoot_ai.models import Handoff
 
 # Said in the customer's words, these mean "a person, please" even when the tenant lists no keyword.
 _DEFAULT_PHRASES = ("falar com um atendente", "falar com atendente", "falar com uma pessoa", "falar com humano",
                     "talk to a human", "speak to a human", "talk to a person", "real person", "hablar con un agente")
+# What the response agent answers when the facts do not let it help (tasks.yaml tells it so).
+HANDOFF_TOKEN = "HANDOFF"
+
+REASONS = {
+    "customer_request": "The customer asked for a human.",
+    "low_confidence": "The assistant was not confident it could answer correctly.",
+    "no_answer": "The assistant found no answer in the business's data.",
+    "failure": "The assistant could not answer (technical failure).",
+}
 
 
 @dataclass(frozen=True)
 class HandoffDecision:
-    reason: str
+    reason: str  # a key of REASONS
     detail: str = ""
 
 
@@ -31,14 +52,36 @@ def requested_by_keywords(messages: list[str], keywords: list[str]) -> HandoffDe
     return None
 
 
+def after_intention(intention: Intention, rules: Handoff) -> HandoffDecision | None:
+    if intention.wants_human:
+        return HandoffDecision("customer_request", "the intention agent says so")
+    if intention.confidence < rules.min_confidence:
+        return HandoffDecision("low_confidence",
+                               f"confidence {intention.confidence:.2f} < {rules.min_confidence:.2f}")
+    return None
+
+
+def after_reply(answer: str, every_specialist_failed: bool) -> HandoffDecision | None:
+    if not answer or answer.strip().strip(".").upper() == HANDOFF_TOKEN:
+        return HandoffDecision("failure" if every_specialist_failed else "no_answer",
+                               "the response agent could not answer from the facts found")
+    return None
+
+
+def nothing_found() -> HandoffDecision:
+    return HandoffDecision("no_answer", "no LLM configured and nothing found in the tenant's collections")
+
+
+def failure(detail: str) -> HandoffDecision:
+    return HandoffDecision("failure", detail)
+
+
+def no_answer() -> HandoffDecision:
+    return HandoffDecision("no_answer")
+
+
 def note_text(decision: HandoffDecision, messages: list[str]) -> str:
     """The private note agents read: why the bot stepped back, and what the customer said."""
-    reasons = {
-        "customer_request": "The customer asked for a human.",
-        "low_confidence": "The assistant was not confident it could answer correctly.",
-        "no_answer": "The assistant found no answer in the business's data.",
-        "failure": "The assistant could not answer (technical failure).",
-    }
     quoted = "\n".join(f"> {m[:300]}" for m in messages[-5:])
     detail = f" ({decision.detail})" if decision.detail else ""
-    return f"🤖 Handoff: {reasons.get(decision.reason, decision.reason)}{detail}\nLast customer message(s):\n{quoted}"
+    return f"🤖 Handoff: {REASONS.get(decision.reason, decision.reason)}{detail}\nLast customer message(s):\n{quoted}"

@@ -14,7 +14,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from chatwoot_ai.conversation.jobs import turn_key
+from chatwoot_ai.conversation.queue_job import turn_key
 
 STATE_SK = "state"
 _TURN_HI = "turn#~"  # sorts after every turn key

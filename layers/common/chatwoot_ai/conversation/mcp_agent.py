@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
+from chatwoot_ai.memo import once
 from chatwoot_ai.observability import logger
 
 READ_TOOLS = {"search_products", "get_product", "check_stock", "find_customer", "get_order_status"}
@@ -82,14 +83,9 @@ class McpToolsFactory:
                 for spec in specs]
 
 
-_TOOL_CLASS: Any = None
-
-
+@once
 def _tool_class() -> Any:
     """A crewai BaseTool that calls one gateway tool; defined on first use so crewai loads only in the worker."""
-    global _TOOL_CLASS
-    if _TOOL_CLASS is not None:
-        return _TOOL_CLASS
     from crewai.tools import BaseTool
 
     from chatwoot_ai.odoo.mcp_tools import McpGatewayError, call_tool
@@ -113,5 +109,4 @@ def _tool_class() -> Any:
                 return json.dumps({"error": getattr(exc, "code", "mcp_error")})
             return json.dumps(result, ensure_ascii=False, default=str)[:4000]
 
-    _TOOL_CLASS = OdooMcpTool
-    return _TOOL_CLASS
+    return OdooMcpTool

@@ -1,4 +1,4 @@
-"""One queued customer message through the pipeline: state checks, debounce, Hub, crew, reply or handoff.
+"""One queued customer message through the pipeline: state checks, debounce, the channel's crew, reply or handoff.
 
 Returns an outcome string for logs and tests; raises only for what a retry can fix (AWS or Chatwoot unavailable), so
 the SQS redrive policy retries it and parks it in the DLQ after three tries.
@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger, send_once
-from chatwoot_ai.conversation.crew import CrewResult, Turn
+from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, CrewResult, Turn
 from chatwoot_ai.conversation.debounce import wait_for_quiet
-from chatwoot_ai.conversation.handoff import HandoffDecision, note_text, requested_by_keywords
+from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.hub import Hub
-from chatwoot_ai.conversation.jobs import ConversationJob
 from chatwoot_ai.conversation.prompts import apply_format
+from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -39,13 +38,13 @@ ChatwootFactory = Callable[[str, str], ChatwootClient]
 
 
 class ConversationPipeline:
-    def __init__(self, configs: ConfigSource, history: HistoryStore, ledger: ReplyLedger, hub: Hub,
+    def __init__(self, configs: ConfigSource, history: HistoryStore, ledger: ReplyLedger, crews: CrewFactory,
                  chatwoot_factory: ChatwootFactory, settings: PipelineSettings | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.configs = configs
         self.history = history
         self.ledger = ledger
-        self.hub = hub
+        self.crews = crews
         self.chatwoot_factory = chatwoot_factory
         self.settings = settings or PipelineSettings()
         self.sleep = sleep
@@ -83,20 +82,17 @@ class ConversationPipeline:
         try:
             decision = requested_by_keywords(messages, config.handoff.keywords)
             if decision is None:
-                result = self._run_crew(job, config, credentials, pk, turns)
-                if result.handoff:
-                    decision = HandoffDecision(result.handoff, result.handoff_detail)
-                elif result.answer:
-                    plan_profile = self.hub.crew_for(config, job.channel).profile
-                    answer = apply_format(result.answer, plan_profile, config.assistant.emoji_usage)
+                plan = self.crews.plan(config, job.channel)
+                result = self._run_crew(plan, job, config, credentials, pk, turns)
+                if result.answer and result.handoff is None:
+                    answer = apply_format(result.answer, plan.profile, config.assistant.emoji_usage)
                     self._reply(client, job, pk, last.message_id, answer)
                     self.history.add_turn(pk, "assistant", answer, f"r{last.message_id}", _now_ms())
                     self.history.mark_answered(pk, last.sk)
                     logger.info("answered", extra={**log, "turns": len(turns), "llm": result.used_llm,
                                                    "crew_s": round(result.elapsed_s, 3)})
                     return f"answered:{len(turns)}"
-                else:
-                    decision = HandoffDecision("no_answer")
+                decision = result.handoff or no_answer()
             self._handoff(client, job, config, pk, last.message_id, decision, messages)
             self.history.mark_answered(pk, last.sk)
             logger.info("handed off", extra={**log, "reason": decision.reason})
@@ -112,16 +108,15 @@ class ConversationPipeline:
         finally:
             client.close()
 
-    def _run_crew(self, job: ConversationJob, config: TenantConfig, credentials: Credentials | None, pk: str,
-                  turns: list[Any]) -> CrewResult:
-        plan = self.hub.crew_for(config, job.channel)
+    def _run_crew(self, plan: CrewPlan, job: ConversationJob, config: TenantConfig, credentials: Credentials | None,
+                  pk: str, turns: list[Any]) -> CrewResult:
         earlier = self.history.turns(pk, limit=self.settings.history_turns + len(turns))
         first_new = turns[0].sk
         history = [(t.role, t.content) for t in earlier if t.sk < first_new]
         turn = Turn(messages=[t.content for t in turns], history=history[-self.settings.history_turns:],
                     customer_name=job.sender_name)
         api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
-        return self.hub.factory.run(plan, config, job.tenant_id, job.domain, turn, api_key)
+        return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key)
 
     def _client(self, config: TenantConfig, credentials: Credentials | None) -> ChatwootClient | None:
         token = credentials.chatwoot_api_access_token if credentials else None

@@ -50,6 +50,19 @@ def fill(template: str, values: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(repl, template)
 
 
+def prefill(template: str, values: dict[str, Any]) -> str:
+    """`fill` in two steps: the values known now go in with their braces doubled, so the later `fill` of the rest
+    reads them as text; the other placeholders and `{{`/`}}` stay for that fill."""
+
+    def repl(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key is None or key not in values:
+            return match.group(0)
+        return str(values[key]).replace("{", "{{").replace("}", "}}")
+
+    return _PLACEHOLDER.sub(repl, template)
+
+
 def channel_profile(channel: str, overrides: dict[str, dict[str, object]] | None = None) -> dict[str, Any]:
     """channels.yaml's rules for `channel` (api when unknown), with the tenant's overrides on top."""
     channels = load_yaml("channels.yaml")

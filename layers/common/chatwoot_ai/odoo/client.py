@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chatwoot_ai.odoo.errors import not_allowed, odoo_timeout, write_disabled
+from chatwoot_ai.odoo.faults import not_allowed, odoo_timeout, write_disabled
 from chatwoot_ai.odoo.pool import ConnectionPool, get_pool
 from chatwoot_ai.odoo.transport import OdooTarget
 

@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatwoot_ai.errors import bad_request, not_found
-from chatwoot_ai.odoo.cache import TtlCache, get_read_cache
 from chatwoot_ai.odoo.client import OdooClient
-from chatwoot_ai.odoo.errors import write_disabled
+from chatwoot_ai.odoo.faults import write_disabled
 from chatwoot_ai.odoo.pool import slot_key
+from chatwoot_ai.odoo.read_cache import TtlCache, get_read_cache
 
 PRODUCT = "product.product"
 PARTNER = "res.partner"

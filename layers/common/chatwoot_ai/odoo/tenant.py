@@ -1,13 +1,21 @@
 """A tenant's Odoo from the config cache: its `odoo` config and `odoo_api_key`, or the error naming what is missing.
 
-Shared by the Odoo gateway (per request) and the vectorize pull mode (per sync); each picks its own time limit.
+Shared by the Odoo gateway (per request: `resolve_tenant` from the caller's headers) and the vectorize pull mode (per
+sync); each picks its own time limit.
 """
 
 from __future__ import annotations
 
-from chatwoot_ai.errors import ApiError
-from chatwoot_ai.models import OdooSettings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chatwoot_ai.api import header, require_admin_key
+from chatwoot_ai.errors import ApiError, bad_request
+from chatwoot_ai.models import OdooSettings, check_identifier
+from chatwoot_ai.odoo.client import OdooClient
+from chatwoot_ai.odoo.operations import OdooOperations
 from chatwoot_ai.odoo.transport import OdooTarget
+from chatwoot_ai.settings import get_settings
 
 
 def tenant_odoo(tenant_id: str, domain: str, tenant_field: str) -> tuple[OdooSettings, str]:
@@ -32,3 +40,50 @@ def tenant_odoo(tenant_id: str, domain: str, tenant_field: str) -> tuple[OdooSet
 def odoo_target(odoo: OdooSettings, api_key: str, timeout_s: float) -> OdooTarget:
     return OdooTarget(url=odoo.url, db=odoo.db, username=odoo.username, api_key=api_key, protocol=odoo.protocol,
                       timeout_s=timeout_s)
+
+
+# API Gateway gives up on an integration after 30 s: answer our own 504 before that, whatever the tenant asked for.
+MAX_ODOO_TIMEOUT_S = 25.0
+
+
+@dataclass(frozen=True)
+class TenantOdoo:
+    tenant_id: str
+    domain: str
+    settings: OdooSettings
+    target: OdooTarget
+
+    @property
+    def allow_write(self) -> bool:
+        return bool(self.settings.allow_write)
+
+    def cache_ttl_s(self) -> float:
+        extra = self.settings.model_extra or {}
+        value = extra.get("cache_ttl_s", get_settings().odoo.cache_ttl_s)
+        try:
+            return max(0.0, float(value))
+        except (TypeError, ValueError):
+            return get_settings().odoo.cache_ttl_s
+
+    def operations(self) -> OdooOperations:
+        ttl = self.cache_ttl_s()
+        client = OdooClient(self.target, allow_write=self.allow_write)
+        return OdooOperations(client, cache_ttl_s=ttl, stock_ttl_s=min(ttl, get_settings().odoo.stock_cache_ttl_s))
+
+
+def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
+    """The caller's tenant and its Odoo, or the error that says what is missing."""
+    require_admin_key(headers)
+    tenant_id = header(headers, "x-tenant-id")
+    if not tenant_id:
+        raise bad_request("X-Tenant-Id header is required", "X-Tenant-Id", code="missing_tenant")
+    domain = header(headers, "x-domain") or "default"
+    try:
+        check_identifier(tenant_id, "X-Tenant-Id")
+        check_identifier(domain, "X-Domain")
+    except ValueError as exc:
+        raise bad_request(str(exc), "X-Tenant-Id" if "Tenant" in str(exc) else "X-Domain") from None
+
+    odoo, api_key = tenant_odoo(tenant_id, domain, "X-Tenant-Id")
+    target = odoo_target(odoo, api_key, min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
+    return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)

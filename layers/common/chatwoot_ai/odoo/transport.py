@@ -22,7 +22,7 @@ from xml.parsers.expat import ExpatError
 import httpx
 
 from chatwoot_ai.errors import ApiError
-from chatwoot_ai.odoo.errors import (
+from chatwoot_ai.odoo.faults import (
     FAULT_ACCESS_DENIED,
     fault_message,
     odoo_auth_failed,
@@ -64,28 +64,27 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
+def _with_timeout(conn: Any, timeout: float) -> Any:
+    conn.timeout = timeout
+    if conn.sock is not None:
+        conn.sock.settimeout(timeout)
+    return conn
+
+
 class _TimeoutTransport(xmlrpc.client.Transport):
     """The stdlib transport (one persistent HTTP/1.1 connection) with a timeout set before every request."""
 
     timeout: float = 10.0
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        conn = super().make_connection(host)
-        conn.timeout = self.timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(self.timeout)
-        return conn
+        return _with_timeout(super().make_connection(host), self.timeout)  # type: ignore[no-any-return]
 
 
 class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
     timeout: float = 10.0
 
     def make_connection(self, host: Any) -> http.client.HTTPSConnection:
-        conn = super().make_connection(host)
-        conn.timeout = self.timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(self.timeout)
-        return conn
+        return _with_timeout(super().make_connection(host), self.timeout)  # type: ignore[no-any-return]
 
 
 # Characters XML 1.0 cannot carry (controls, lone surrogates): xmlrpc.client sends them as they are and Odoo's
@@ -103,13 +102,22 @@ def _xml_safe(value: Any) -> Any:
     return value
 
 
-class XmlRpcConnection:
-    protocol = "xmlrpc"
+class _OpenConnection:
+    """A connection to one target; `broken` once it must not be reused (the pool drops it)."""
+
+    protocol = ""
 
     def __init__(self, target: OdooTarget, shared: SharedState) -> None:
         self.target = target
         self.shared = shared
         self.broken = False
+
+
+class XmlRpcConnection(_OpenConnection):
+    protocol = "xmlrpc"
+
+    def __init__(self, target: OdooTarget, shared: SharedState) -> None:
+        super().__init__(target, shared)
         url = target.url.rstrip("/")
         transport = _TimeoutSafeTransport() if url.startswith("https://") else _TimeoutTransport()
         self._transport = transport
@@ -175,13 +183,11 @@ _JSON2_ARG_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Json2Connection:
+class Json2Connection(_OpenConnection):
     protocol = "json2"
 
     def __init__(self, target: OdooTarget, shared: SharedState) -> None:
-        self.target = target
-        self.shared = shared
-        self.broken = False
+        super().__init__(target, shared)
         self._http = httpx.Client(
             base_url=target.url.rstrip("/"),
             headers={"Authorization": f"bearer {target.api_key}", "X-Odoo-Database": target.db,

@@ -1,9 +1,10 @@
-"""`POST /odoo-webhook`: Odoo pushes a tenant's documents and mappings.
+"""A delivery from Odoo (`POST /odoo-webhook`): a tenant's documents and mappings, pushed by its Odoo.
 
-Authentication is per tenant: `X-Odoo-Signature: sha256=<hex HMAC-SHA256 of "<X-Odoo-Timestamp>.<raw body>">` keyed
-with the `odoo_webhook_secret` of that tenant's `credentials` document (same tenant_id and domain as the body). The
-timestamp must be within 5 minutes, so a captured request cannot be replayed later; within that window the
-`delivery_id` makes a replay (or Odoo's own retry) a no-op that returns the first answer.
+Authentication is per tenant (chatwoot_ai.signing, scheme ODOO): `X-Odoo-Signature: sha256=<hex HMAC-SHA256 of
+"<X-Odoo-Timestamp>.<raw body>">` keyed with the `odoo_webhook_secret` of that tenant's `credentials` document (same
+tenant_id and domain as the body). The timestamp must be within 5 minutes, so a captured request cannot be replayed
+later; within that window the `delivery_id` makes a replay (or Odoo's own retry) a no-op that returns the first
+answer.
 
 Everything in one delivery is validated first and written in one DynamoDB transaction together with the delivery
 record: it is applied whole, once, or not at all. A delivery can only map inboxes that are free or already the
@@ -12,8 +13,6 @@ tenant's own.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -21,10 +20,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from chatwoot_ai.api import header, read_json
 from chatwoot_ai.config.service import MAX_ATTEMPTS, WRITE_LOCK, ConfigService, backoff, is_cancelled
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, unauthorized
 from chatwoot_ai.models import Channel, Mapping, check_identifier
 from chatwoot_ai.observability import logger
+from chatwoot_ai.signing import ODOO, SignatureError, verify
 
 SIGNATURE_TOLERANCE_S = 300
 DELIVERY_TTL_S = 7 * 24 * 3600
@@ -61,12 +62,6 @@ class OdooDelivery(BaseModel):
         return value
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The `X-Odoo-Signature` value Odoo sends (and tests compute)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
 class OdooWebhook:
     def __init__(self, service: ConfigService, idempotency_table: str, clock: Any = time.time) -> None:
         self.service = service
@@ -74,12 +69,7 @@ class OdooWebhook:
         self.clock = clock
 
     def handle(self, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-        try:
-            raw = json.loads(body or b"")
-        except ValueError as exc:
-            raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
-        if not isinstance(raw, dict):
-            raise bad_request("body must be a JSON object")
+        raw = read_json(body, object_only=True)
         tenant_id, domain = raw.get("tenant_id"), raw.get("domain") or "default"
         if not isinstance(tenant_id, str) or not isinstance(domain, str):
             raise bad_request("tenant_id is required", "tenant_id")
@@ -93,28 +83,22 @@ class OdooWebhook:
         return self._apply(delivery)
 
     def _verify(self, tenant_id: str, domain: str, body: bytes, headers: dict[str, str]) -> None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        timestamp = lowered.get("x-odoo-timestamp", "")
-        given = lowered.get("x-odoo-signature", "")
-        if not timestamp or not given:
-            raise unauthorized("X-Odoo-Timestamp and X-Odoo-Signature are required")
         try:
-            skew = abs(self.clock() - int(timestamp))
-        except ValueError as exc:
-            raise unauthorized("X-Odoo-Timestamp must be Unix seconds") from exc
-        if skew > SIGNATURE_TOLERANCE_S:
-            raise unauthorized("X-Odoo-Timestamp is too old or in the future")
-        secret = None
+            verify(self._secret(tenant_id, domain), header(headers, ODOO.timestamp_header),
+                   header(headers, ODOO.signature_header), body, scheme=ODOO, tolerance_s=SIGNATURE_TOLERANCE_S,
+                   now=self.clock())
+        except SignatureError as exc:
+            raise unauthorized(str(exc)) from exc
+
+    def _secret(self, tenant_id: str, domain: str) -> str | None:
         try:
             check_identifier(tenant_id, "tenant_id")
             check_identifier(domain, "domain")
             credentials = self.service.configs.get(tenant_id, domain, "credentials")
-            secret = credentials.data.get(SECRET_KEY) if credentials else None
         except ValueError:
-            secret = None
-        # The same answer for an unknown tenant, a tenant without a secret and a wrong signature.
-        if not isinstance(secret, str) or not hmac.compare_digest(sign(secret, timestamp, body), given):
-            raise unauthorized("bad signature")
+            return None
+        secret = credentials.data.get(SECRET_KEY) if credentials else None
+        return secret if isinstance(secret, str) else None
 
     def _apply(self, delivery: OdooDelivery) -> dict[str, Any]:
         record_id = f"odoo-webhook#{delivery.tenant_id}#{delivery.delivery_id}"

@@ -1,4 +1,5 @@
-"""The receiver's decision path: size → JSON → tenant (mapping) → signature → filters → de-duplication → enqueue.
+"""The webhook receiver's decision path: size → JSON → tenant (mapping) → signature → filters → de-duplication →
+enqueue.
 
 De-duplication is Powertools Idempotency on the IdempotencyTable, twice: on `X-Chatwoot-Delivery` (Chatwoot reuses it
 on retries) and on the message id (one message can arrive through both an agent bot and an account webhook, with
@@ -7,7 +8,6 @@ different delivery ids). The FIFO queue's deduplication id (tenant + message id)
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,14 +19,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from webhook_events import classify, routing_ids
-from webhook_signature import SignatureError, verify
 
+from chatwoot_ai.api import header, read_json
+from chatwoot_ai.conversation.chatwoot_events import classify, routing_ids
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.jobs import MAX_CONTENT_CHARS, ConversationJob
+from chatwoot_ai.conversation.queue_job import MAX_CONTENT_CHARS, ConversationJob
 from chatwoot_ai.errors import ApiError, bad_request, unauthorized
 from chatwoot_ai.models import channel_from_chatwoot
 from chatwoot_ai.observability import logger
+from chatwoot_ai.signing import SignatureError, verify
 
 _WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="history")
 
@@ -53,14 +54,6 @@ class IntakeSettings:
     # The message-id record alone already catches Chatwoot's retries (same delivery, same message); the delivery-id
     # record costs two more DynamoDB round trips per new message. On by default; bench_conversation measures both.
     dedupe_delivery_id: bool = True
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def _ignored(reason: str, **extra: Any) -> Outcome:
@@ -116,14 +109,7 @@ class Intake:
     def handle(self, raw_body: bytes, headers: dict[str, str]) -> Outcome:
         if len(raw_body) > self.settings.max_body_bytes:
             raise ApiError(413, "payload_too_large", f"body over {self.settings.max_body_bytes} bytes")
-        if not raw_body:
-            raise bad_request("request body is required", code="missing_body")
-        try:
-            payload = json.loads(raw_body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
-        if not isinstance(payload, dict):
-            raise bad_request("body must be a JSON object", code="invalid_json")
+        payload: dict[str, Any] = read_json(raw_body, object_only=True)
         event = payload.get("event")
         if not isinstance(event, str) or not event:
             raise bad_request("`event` is required", field="event")
@@ -147,7 +133,7 @@ class Intake:
             return _ignored("tenant not configured or disabled", tenant_id=tenant_id)
         pk = conversation_pk(tenant_id, account_id, conversation_id)
         log = {"tenant_id": tenant_id, "conversation_id": conversation_id,
-               "delivery_id": _header(headers, "x-chatwoot-delivery")}
+               "delivery_id": header(headers, "x-chatwoot-delivery")}
         if decision.action == "takeover":
             self.history.set_takeover(pk, True, decision.reason)
             logger.info("human takeover recorded", extra={**log, "reason": decision.reason})
@@ -175,8 +161,8 @@ class Intake:
             logger.warning("no chatwoot_webhook_secret for the tenant; refusing", extra={"tenant_id": tenant_id})
             raise unauthorized("this inbox's tenant has no chatwoot_webhook_secret configured")
         try:
-            verify(secret.get_secret_value(), _header(headers, "x-chatwoot-timestamp"),
-                   _header(headers, "x-chatwoot-signature"), raw_body, tolerance_s=self.settings.tolerance_s,
+            verify(secret.get_secret_value(), header(headers, "x-chatwoot-timestamp"),
+                   header(headers, "x-chatwoot-signature"), raw_body, tolerance_s=self.settings.tolerance_s,
                    now=self.clock())
         except SignatureError as exc:
             logger.warning("bad webhook signature", extra={"tenant_id": tenant_id, "reason": str(exc)})
@@ -196,7 +182,7 @@ class Intake:
             content=str(payload.get("content") or "")[:MAX_CONTENT_CHARS],
             sender_name=str(sender.get("name") or "")[:200] or None,
             conversation_status=conversation.get("status") if isinstance(conversation.get("status"), str) else None,
-            delivery_id=(_header(headers, "x-chatwoot-delivery") or "")[:100] or None,
+            delivery_id=(header(headers, "x-chatwoot-delivery") or "")[:100] or None,
             received_at_ms=int(self.clock() * 1000),
         )
 

@@ -13,8 +13,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from devtools.doubles.stub_server import QuietHandler, StubServer, send_body
 
 Answer = str | dict[str, Any] | Callable[[str, dict[str, Any]], Any]
 CHARS_PER_TOKEN = 4.0
@@ -36,7 +37,8 @@ class Rule:
 
 
 @dataclass
-class LlmStub:
+class LlmStub(StubServer):
+    thread_name = "llm-stub"
     latency_s: float = 0.0
     default_answer: Answer = "OK"
     rules: list[Rule] = field(default_factory=list)
@@ -46,8 +48,6 @@ class LlmStub:
     requests: list[dict[str, Any]] = field(default_factory=list)
     usages: list[dict[str, int]] = field(default_factory=list)  # the `usage` of each answered request
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ token usage
     def count_usage(self, request: dict[str, Any], message: dict[str, Any]) -> dict[str, int]:
@@ -107,42 +107,26 @@ class LlmStub:
     # ------------------------------------------------------------------ server
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"{self.url}/v1"
 
-    def start(self) -> LlmStub:
+    def handler_class(self) -> type[QuietHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
-                    self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+                    send_body(self, 200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
                 else:
-                    self._send(404, {"error": {"message": "not found"}})
+                    send_body(self, 404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
                 try:
-                    request = json.loads(self.rfile.read(length) or b"{}")
+                    request = json.loads(self.read_body() or b"{}")
                 except ValueError:
-                    self._send(400, {"error": {"message": "invalid json"}})
+                    send_body(self, 400, {"error": {"message": "invalid json"}})
                     return
                 if not self.path.rstrip("/").endswith("/chat/completions"):
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    send_body(self, 404, {"error": {"message": f"no route {self.path}"}})
                     return
                 with stub._lock:
                     stub.requests.append(request)
@@ -152,7 +136,7 @@ class LlmStub:
                 if stub.latency_s:
                     time.sleep(stub.latency_s)
                 if failing:
-                    self._send(stub.fail_status, {"error": {"message": "stub failure", "type": "server_error"}})
+                    send_body(self, stub.fail_status, {"error": {"message": "stub failure", "type": "server_error"}})
                     return
                 answer = stub._answer(stub.prompt_text(request), request)
                 if isinstance(answer, dict) and answer.get("tool_calls"):
@@ -164,7 +148,7 @@ class LlmStub:
                 else:
                     message, finish = {"role": "assistant", "content": str(answer)}, "stop"
                 usage = stub.count_usage(request, message)
-                self._send(200, {
+                send_body(self, 200, {
                     "id": "chatcmpl-" + uuid.uuid4().hex[:12],
                     "object": "chat.completion",
                     "created": int(time.time()),
@@ -173,20 +157,4 @@ class LlmStub:
                     "usage": usage,
                 })
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-stub", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> LlmStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return Handler

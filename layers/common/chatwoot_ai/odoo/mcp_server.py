@@ -21,14 +21,14 @@ from mcp import types
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from odoo_gateway_tenant import TenantOdoo, resolve_tenant
 from pydantic import Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from chatwoot_ai.errors import ApiError, error_json, from_validation_error
 from chatwoot_ai.observability import logger
 from chatwoot_ai.odoo import CustomerIn, QuotationIn, QuotationLine
-from chatwoot_ai.odoo.errors import write_disabled
+from chatwoot_ai.odoo.faults import write_disabled
+from chatwoot_ai.odoo.tenant import TenantOdoo, resolve_tenant
 
 WRITE_TOOLS = frozenset({"create_customer", "create_quotation"})
 current_tenant: ContextVar[TenantOdoo] = ContextVar("odoo_gateway_tenant")

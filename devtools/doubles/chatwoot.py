@@ -8,8 +8,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from devtools.doubles.stub_server import QuietHandler, StubServer, send_body
 
 
 @dataclass
@@ -38,20 +39,14 @@ class Call:
 
 
 @dataclass
-class ChatwootStub:
+class ChatwootStub(StubServer):
+    thread_name = "chatwoot-stub"
     fail_next: int = 0
     fail_status: int = 500
     latency_s: float = 0.0
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(700000))
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def successful(self, kind: str | None = None, conversation_id: int | None = None) -> list[Call]:
         with self._lock:
@@ -76,18 +71,12 @@ class ChatwootStub:
             self.fail_next = 0
             self.latency_s = 0.0
 
-    def start(self) -> ChatwootStub:
+    def handler_class(self) -> type[QuietHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
+                raw = self.read_body()
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:
@@ -112,29 +101,6 @@ class ChatwootStub:
                 else:
                     payload = {"id": message_id, "content": body.get("content"),
                                "message_type": 1, "private": bool(body.get("private"))}
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting (timeout tests)
+                send_body(self, status, payload)  # a client that gave up waiting (timeout tests) is fine
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="chatwoot-stub", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ChatwootStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return Handler

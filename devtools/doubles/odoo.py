@@ -21,12 +21,12 @@ import threading
 import xmlrpc.client
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any, ClassVar
 from xmlrpc.server import MultiPathXMLRPCServer, SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler
 
-DEMO_STORE = Path(__file__).resolve().parents[1] / "fixtures" / "demo_store"
+from devtools import DEMO_STORE
+from devtools.doubles.stub_server import StubServer, send_body
 
 # Odoo's XML-RPC fault codes (odoo/service/wsgi_server.py).
 FAULT_APPLICATION_ERROR = 1
@@ -40,38 +40,38 @@ UID = 2
 
 
 class OdooException(Exception):
-    """An exception raised inside the double's 'ORM', shaped into a fault like Odoo does."""
+    """An exception raised inside the double's 'ORM', shaped into a fault like Odoo does: its `kind`
+    (odoo.exceptions.<Name>), XML-RPC fault code and JSON-2 HTTP status."""
 
     kind = "builtins.Exception"
     fault_code = FAULT_APPLICATION_ERROR
     http_status = 500
 
+    def __init_subclass__(cls, fault_code: int | None = None, http_status: int | None = None) -> None:
+        super().__init_subclass__()
+        cls.kind = f"odoo.exceptions.{cls.__name__}"
+        cls.fault_code = cls.fault_code if fault_code is None else fault_code
+        cls.http_status = cls.http_status if http_status is None else http_status
 
-class UserError(OdooException):
-    kind = "odoo.exceptions.UserError"
-    fault_code = FAULT_WARNING
-    http_status = 422
+
+class UserError(OdooException, fault_code=FAULT_WARNING, http_status=422):
+    pass
 
 
 class ValidationError(UserError):
-    kind = "odoo.exceptions.ValidationError"
+    pass
 
 
-class AccessDenied(OdooException):
-    kind = "odoo.exceptions.AccessDenied"
-    fault_code = FAULT_ACCESS_DENIED
-    http_status = 401
+class AccessDenied(OdooException, fault_code=FAULT_ACCESS_DENIED, http_status=401):
+    pass
 
 
-class AccessError(OdooException):
-    kind = "odoo.exceptions.AccessError"
-    fault_code = FAULT_ACCESS_ERROR
-    http_status = 403
+class AccessError(OdooException, fault_code=FAULT_ACCESS_ERROR, http_status=403):
+    pass
 
 
-class MissingError(UserError):
-    kind = "odoo.exceptions.MissingError"
-    http_status = 404
+class MissingError(UserError, http_status=404):
+    pass
 
 
 class AppError(OdooException):
@@ -318,7 +318,7 @@ class _Server(ThreadingMixIn, MultiPathXMLRPCServer):
     allow_reuse_address = True
 
 
-class OdooDouble:
+class OdooDouble(StubServer):
     """A small Odoo on 127.0.0.1: `with OdooDouble() as odoo: odoo.url ...`."""
 
     def __init__(self, *, version: int = 17, with_stock: bool = True, db: str = "demo",
@@ -338,18 +338,13 @@ class OdooDouble:
         self._lock = threading.RLock()
         self._release = threading.Event()
         self._sockets: set[socket.socket] = set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
         self._seed_orders()
 
     # ---- lifecycle
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    thread_name = "odoo-double"
 
-    def start(self) -> OdooDouble:
+    def make_server(self) -> _Server:
         double = self
 
         class Handler(SimpleXMLRPCRequestHandler):
@@ -374,12 +369,7 @@ class OdooDouble:
                 if double.delay_s:
                     double._release.wait(double.delay_s)
                 if double.down:
-                    body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-                    self.send_response(502)
-                    self.send_header("Content-Type", "text/html")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
+                    send_body(self, 502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                     return
                 if self.path.startswith("/json/2/"):
                     double._json2(self)
@@ -395,31 +385,18 @@ class OdooDouble:
         obj.register_function(self._execute_kw, "execute_kw")  # type: ignore[arg-type]
         server.add_dispatcher("/xmlrpc/2/common", common)
         server.add_dispatcher("/xmlrpc/2/object", obj)
-        self._server = server
-        self.port = server.server_address[1]
         self._release.clear()
-        self._thread = threading.Thread(target=server.serve_forever, name="odoo-double", daemon=True)
-        self._thread.start()
-        return self
+        return server
 
     def stop(self) -> None:
         """Stop listening: callers now get 'connection refused'. `start()` again reuses the port."""
         self._release.set()  # free requests stuck in delay_s
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         with self._lock:
             open_sockets, self._sockets = list(self._sockets), set()
         for sock in open_sockets:  # a stopped Odoo also drops its keep-alive connections
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-
-    def __enter__(self) -> OdooDouble:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def reset_counters(self) -> None:
         with self._lock:
@@ -466,11 +443,7 @@ class OdooDouble:
     def _json2(self, handler: SimpleXMLRPCRequestHandler) -> None:
         def answer(status: int, payload: Any) -> None:
             body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
+            send_body(handler, status, body, "application/json; charset=utf-8")
 
         def error(exc: OdooException) -> None:
             debug = _traceback_text(exc) if isinstance(exc, AppError) else f"{exc.kind}: {exc}"

@@ -1,0 +1,137 @@
+"""The Config API's routes (docs/config.md): versioned documents, the mapping, and the Odoo webhook.
+
+Management routes need `X-Api-Key`; `POST /odoo-webhook` is signed per tenant instead (config.odoo_delivery).
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatwoot_ai import aws
+from chatwoot_ai.api import header, json_response, parse_body, read_json, require_admin
+from chatwoot_ai.config.crypto import CredentialsCipher
+from chatwoot_ai.config.odoo_delivery import OdooWebhook
+from chatwoot_ai.config.service import ConfigService, precondition_failed
+from chatwoot_ai.config.tables import ConfigStore, MappingStore
+from chatwoot_ai.errors import bad_request
+from chatwoot_ai.memo import per_settings
+from chatwoot_ai.models import Mapping, check_identifier
+from chatwoot_ai.observability import logger
+from chatwoot_ai.settings import Settings
+
+router = APIGatewayHttpRouter()
+
+
+@per_settings
+def config_service(settings: Settings) -> ConfigService:
+    client = aws.client("dynamodb")
+    cipher = CredentialsCipher(aws.client("kms"), settings.resources.credentials_kms_key_id)
+    return ConfigService(client, ConfigStore(client, settings.resources.config_table, cipher),
+                         MappingStore(client, settings.resources.mapping_table))
+
+
+@per_settings
+def odoo_webhook(settings: Settings) -> OdooWebhook:
+    return OdooWebhook(config_service(), settings.resources.idempotency_table)
+
+
+class MappingsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mappings: list[Mapping] = Field(max_length=100)
+
+
+def _ids(tenant_id: str, domain: str, config_type: str | None = None) -> None:
+    for value, name in ((tenant_id, "tenant_id"), (domain, "domain"), (config_type, "config_type")):
+        if value is None:
+            continue
+        try:
+            check_identifier(value, name)
+        except ValueError as exc:
+            raise bad_request(str(exc), name) from exc
+
+
+def _int(value: str | None, name: str, minimum: int = 0) -> int:
+    try:
+        number = int((value or "").strip().removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        raise bad_request(f"{name} must be a version number", name) from exc
+    if number < minimum:
+        raise bad_request(f"{name} must be at least {minimum}", name)
+    return number
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+# ---------------------------------------------------------------- documents
+@router.get("/configs")
+def list_tenants() -> Response:
+    require_admin(router)
+    return json_response(200, config_service().tenants())
+
+
+@router.get("/configs/<tenant_id>/<domain>/<config_type>")
+def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
+    require_admin(router)
+    _ids(tenant_id, domain, config_type)
+    raw = router.current_event.get_query_string_value("version")
+    version = _int(raw, "version", 1) if raw else None
+    doc = config_service().get(tenant_id, domain, config_type, version)
+    return json_response(200, doc, _etag(doc["version"]))
+
+
+@router.get("/configs/<tenant_id>/<domain>/<config_type>/versions")
+def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
+    require_admin(router)
+    _ids(tenant_id, domain, config_type)
+    return json_response(200, config_service().versions(tenant_id, domain, config_type))
+
+
+@router.put("/configs/<tenant_id>/<domain>/<config_type>")
+def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
+    require_admin(router)
+    _ids(tenant_id, domain, config_type)
+    if_match = header(router.current_event.headers, "if-match") or ""
+    service = config_service()
+    expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
+    data = read_json(router.current_event.decoded_body)
+    if if_match == "*" and service.configs.head_version(tenant_id, domain, config_type) is None:
+        raise precondition_failed(None, "*")  # "*": only if it exists (documents are never deleted)
+    result = service.put(tenant_id, domain, config_type, data, expected)
+    logger.info("document stored", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
+                                          "version": result["version"]})
+    return json_response(200, result, _etag(result["version"]))
+
+
+# ---------------------------------------------------------------- mapping
+@router.get("/mapping")
+def get_mappings() -> Response:
+    require_admin(router)
+    return json_response(200, config_service().list_mappings())
+
+
+@router.put("/mapping")
+def put_mappings() -> Response:
+    require_admin(router)
+    body = parse_body(router, MappingsBody)
+    return json_response(200, config_service().put_mappings(body.mappings))
+
+
+@router.delete("/mapping/<account_id>/<inbox_id>")
+def delete_mapping(account_id: str, inbox_id: str) -> Response:
+    require_admin(router)
+    account = _int(account_id, "account_id", 1)
+    inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
+    return json_response(200, config_service().delete_mapping(account, inbox))
+
+
+# ---------------------------------------------------------------- Odoo
+@router.post("/odoo-webhook")
+def odoo_delivery() -> Response:
+    event = router.current_event
+    body = event.decoded_body or ""
+    raw = body.encode() if isinstance(body, str) else body
+    return json_response(200, odoo_webhook().handle(raw, dict(event.headers or {})))

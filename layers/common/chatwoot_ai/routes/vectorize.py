@@ -1,0 +1,198 @@
+"""The Vectorize API's routes (docs/vectorize.md): accept Odoo data (202 + job id), job status, search, collections.
+
+Routes: POST /vectorize, POST /vectorize/sync, GET /vectorize/jobs, GET /vectorize/jobs/{id}, POST /search,
+GET|POST /collections, DELETE /collections/{name}. Who may call: the admin key (X-Api-Key), or a tenant's own
+`vectorize_token` as a bearer token, which only ever opens that tenant's data. The work is chatwoot_ai.vector's.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import ValidationError
+
+from chatwoot_ai import aws
+from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, require_admin
+from chatwoot_ai.config import get_config_cache
+from chatwoot_ai.errors import ApiError, from_validation_error, not_found, unauthorized
+from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
+from chatwoot_ai.observability import logger
+from chatwoot_ai.settings import get_settings
+from chatwoot_ai.vector.jobs import public_view
+from chatwoot_ai.vector.models import CollectionRequest, SearchRequest, SyncRequest, VectorizeRequest
+from chatwoot_ai.vectorize_parts import job_store
+
+router = APIGatewayHttpRouter()
+
+
+# ---------------------------------------------------------------- who is calling
+CREDENTIALS_DOMAIN = "default"
+
+
+def bearer_token(app: BaseRouter) -> str | None:
+    value = header(app.current_event.headers, "authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _tenant_token(tenant_id: str) -> str | None:
+    credentials = get_config_cache().credentials(tenant_id, domain=CREDENTIALS_DOMAIN)
+    secret = getattr(credentials, "vectorize_token", None) if credentials is not None else None
+    return secret.get_secret_value() if secret is not None else None
+
+
+def authorize_tenant(app: BaseRouter, tenant_id: str) -> str:
+    """"admin" or "tenant"; 401 when neither the admin key nor this tenant's vectorize token was sent."""
+    if is_admin(app.current_event.headers):
+        return "admin"
+    token = bearer_token(app)
+    if not token:
+        raise unauthorized("send Authorization: Bearer <the tenant's vectorize_token>")
+    expected = _tenant_token(tenant_id)
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        # One answer for "unknown tenant", "no token configured" and "wrong token": nothing to probe with.
+        raise unauthorized("the bearer token is not this tenant's vectorize_token")
+    return "tenant"
+
+
+def require_admin_or_tenant(app: BaseRouter, tenant_id: str | None) -> str:
+    """Listing endpoints: the admin sees everything; a tenant must name itself."""
+    if is_admin(app.current_event.headers):
+        return "admin"
+    if not tenant_id:
+        if bearer_token(app):
+            raise ApiError(422, "validation_error", "tenant_id is required with a tenant token", "tenant_id")
+        raise unauthorized("X-Api-Key is missing or wrong")
+    return authorize_tenant(app, tenant_id)
+
+
+# ---------------------------------------------------------------- routes
+def _tenant_of(data: dict[str, Any]) -> str:
+    tenant_id = data.get("tenant_id")
+    if not isinstance(tenant_id, str):
+        raise ApiError(422, "validation_error", "tenant_id is required", "tenant_id")
+    try:
+        return check_identifier(tenant_id, "tenant_id")
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", str(exc), "tenant_id") from exc
+
+
+def _authorized_body(model: type[Any]) -> Any:
+    """Authenticate against the body's tenant first (401 before any detail about the payload), then validate."""
+    data = read_json(router.current_event.decoded_body, object_only=True)
+    authorize_tenant(router, _tenant_of(data))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+
+
+@router.post("/vectorize")
+def vectorize() -> Response:
+    from chatwoot_ai.vector.submit import submit
+
+    request: VectorizeRequest = _authorized_body(VectorizeRequest)
+    body = submit(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
+    return json_response(202, body)
+
+
+@router.post("/vectorize/sync")
+def vectorize_sync() -> Response:
+    from chatwoot_ai.vector.sync import start_sync
+
+    request: SyncRequest = _authorized_body(SyncRequest)
+    body = start_sync(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
+    return json_response(202, body)
+
+
+@router.get("/vectorize/jobs")
+def list_jobs() -> Response:
+    params = router.current_event.query_string_parameters or {}
+    tenant_id = params.get("tenant_id") or None
+    if tenant_id:
+        try:
+            check_identifier(tenant_id, "tenant_id")
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", str(exc), "tenant_id") from exc
+    require_admin_or_tenant(router, tenant_id)
+    try:
+        limit = max(1, min(int(params.get("limit", "20")), 100))
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", "limit must be an integer", "limit") from exc
+    return json_response(200, {"jobs": [public_view(j) for j in job_store().list(tenant_id, limit)]})
+
+
+@router.get("/vectorize/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    job = job_store().get(job_id) if len(job_id) <= 64 else None
+    if job is None:
+        require_admin(router)  # an unknown id answers 404 only to the admin; tenants cannot probe ids
+        raise not_found(f"no job {job_id}", "job_id")
+    require_admin_or_tenant(router, str(job["tenant_id"]))
+    return json_response(200, public_view(job))
+
+
+@router.post("/search")
+def search_route() -> Response:
+    from chatwoot_ai.vector.search import search
+    from chatwoot_ai.vector.submit import require_collection
+
+    request: SearchRequest = _authorized_body(SearchRequest)
+    require_collection(request.collection)
+    hits = search(request.tenant_id, request.collection, request.query, request.limit, mode=request.mode,
+                  metadata_filter=request.filter)
+    return json_response(200, {"results": [h.model_dump() for h in hits]})
+
+
+@router.get("/collections")
+def list_collections() -> Response:
+    from chatwoot_ai.vector.store import get_store
+    from chatwoot_ai.vector.submit import known_collections
+
+    require_admin(router)
+    params = router.current_event.query_string_parameters or {}
+    tenant_id = params.get("tenant_id") or None
+    store = get_store()
+    return json_response(200, {"collections": [
+        {"name": name, "default": name in DEFAULT_COLLECTIONS, "exists": store.exists(name),
+         "points": store.count(name, tenant_id)}
+        for name in known_collections()
+    ]})
+
+
+@router.post("/collections")
+def create_collection() -> Response:
+    from chatwoot_ai.vector.embeddings import get_embedder
+    from chatwoot_ai.vector.store import get_store
+
+    require_admin(router)
+    request = parse_body(router, CollectionRequest)
+    store = get_store()
+    existed = store.exists(request.name)
+    store.ensure_collection(request.name, get_embedder().dim)
+    return json_response(200 if existed else 201, {"name": request.name, "created": not existed})
+
+
+@router.delete("/collections/<name>")
+def delete_collection(name: str) -> Response:
+    """The whole collection, or with `?tenant_id=` only that tenant's points in it."""
+    from chatwoot_ai.vector.store import get_store
+
+    require_admin(router)
+    params = router.current_event.query_string_parameters or {}
+    tenant_id = params.get("tenant_id")
+    store = get_store()
+    if not store.exists(name):
+        raise ApiError(404, "unknown_collection", f"collection {name!r} does not exist", "name")
+    if tenant_id:
+        check_identifier(tenant_id, "tenant_id")
+        store.delete_tenant(name, tenant_id)
+        logger.info("tenant points deleted", extra={"collection": name, "tenant_id": tenant_id})
+        return json_response(200, {"name": name, "tenant_id": tenant_id, "deleted": True})
+    store.delete_collection(name)
+    logger.info("collection deleted", extra={"collection": name})
+    return json_response(200, {"name": name, "deleted": True})
