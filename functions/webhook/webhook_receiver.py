@@ -51,5 +51,4 @@ def chatwoot_webhook(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 @config_changes
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    get_intake().register_context(context)
     return chatwoot_webhook(event)

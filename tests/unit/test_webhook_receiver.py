@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,3 +266,67 @@ def test_bot_echo_is_ignored_without_touching_anything(setup: dict[str, Any]) ->
     raw, headers = signed(echo(setup["account"], 12, 83, 5008), SECRET)
     assert setup["intake"].handle(raw, headers).body == {"status": "ignored", "reason": "bot echo"}
     assert _queued(setup) == []
+
+
+class _Counting:
+    """A boto3 client that counts its calls and can fail the next N of one operation."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.calls, self.fail, self.sent = client, [], {}, []  # type: ignore[var-annotated]
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            if name == "send_message":
+                self.sent.append(ConversationJob.model_validate_json(kwargs["MessageBody"]))
+            if self.fail.get(name, 0) > 0:
+                self.fail[name] -= 1
+                raise ConnectionError(f"{name} failed")
+            return method(*args, **kwargs)
+
+        return call
+
+
+def _counted(setup: dict[str, Any]) -> tuple[Intake, _Counting, _Counting]:
+    ddb, sqs = _Counting(setup["intake"].dynamodb_client), _Counting(setup["sqs"])
+    intake = Intake(configs=setup["configs"], sqs=sqs, queue_url=setup["queue_url"], history=setup["history"],
+                    idempotency_table=setup["intake"].idempotency_table, dynamodb_client=ddb)
+    return intake, ddb, sqs
+
+
+def test_a_new_message_costs_two_round_trips(setup: dict[str, Any]) -> None:
+    intake, ddb, sqs = _counted(setup)
+    raw, headers = signed(incoming(setup["account"], 12, 90, 6001, "oi"), SECRET)
+    assert intake.handle(raw, headers).body["status"] == "queued"
+    assert (ddb.calls, sqs.calls) == (["transact_write_items"], ["send_message"])
+    assert intake.handle(raw, headers).body["status"] == "duplicate"  # a repeat: two as well
+    assert (ddb.calls[1:], sqs.calls[1:]) == (["transact_write_items"], ["send_message"])
+    assert len(_queued(setup)) == 1  # the repeat's send is dropped by the FIFO queue's deduplication
+
+
+def test_a_receiver_that_fails_after_recording_loses_nothing_on_the_retry(setup: dict[str, Any]) -> None:
+    intake, _ddb, sqs = _counted(setup)
+    sqs.fail["send_message"] = 1  # recorded, then the send fails (or the process dies before it)
+    raw, headers = signed(incoming(setup["account"], 12, 91, 6002, "Vocês entregam no sábado?"), SECRET)
+    with pytest.raises(ConnectionError):
+        intake.handle(raw, headers)  # the handler answers 500 and Chatwoot retries
+    assert _queued(setup) == []
+    retried = intake.handle(raw, headers)
+    assert retried.body["status"] == "duplicate"
+    jobs = _queued(setup)
+    assert [(j.message_id, j.content) for j in jobs] == [(6002, "Vocês entregam no sábado?")]
+
+
+def test_a_late_repeat_carries_the_original_turn_so_it_is_never_answered_twice(setup: dict[str, Any]) -> None:
+    intake, _ddb, sqs = _counted(setup)
+    raw, headers = signed(incoming(setup["account"], 12, 92, 6003, "oi"), SECRET)
+    assert intake.handle(raw, headers).body["status"] == "queued"
+    intake.clock = lambda: time.time() + 60  # a minute later, through the other webhook (another delivery id)
+    raw2, headers2 = signed(incoming(setup["account"], 12, 92, 6003, "oi"), SECRET)
+    assert intake.handle(raw2, headers2).body["status"] == "duplicate"
+    first, again = sqs.sent
+    # What is sent again is the stored job, not a new one: past the queue's 5-minute deduplication the worker still
+    # sees a turn it has answered (same turn key), never a new turn.
+    assert again.turn_key == first.turn_key and again.received_at_ms == first.received_at_ms

@@ -50,6 +50,13 @@ class HistoryStore:
     def _expires(self) -> int:
         return int(time.time()) + self.ttl_s
 
+    def turn_put(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> dict[str, Any]:
+        """The same item as `add_turn`, as a Put of a low-level TransactWriteItems (the receiver's one write)."""
+        return {"Put": {"TableName": self.table.name, "Item": {
+            "pk": {"S": pk}, "sk": {"S": turn_key(at_ms, message_id)}, "role": {"S": role}, "content": {"S": content},
+            "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)}, "expires_at": {"N": str(self._expires())},
+        }}}
+
     def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> Turn:
         sk = turn_key(at_ms, message_id)
         self.table.put_item(Item={"pk": pk, "sk": sk, "role": role, "content": content,

@@ -1,24 +1,27 @@
 """The webhook receiver's decision path: size → JSON → tenant (mapping) → signature → filters → de-duplication →
-enqueue.
+enqueue, in two sequential round trips for a new message.
 
-De-duplication is Powertools Idempotency on the IdempotencyTable, twice: on `X-Chatwoot-Delivery` (Chatwoot reuses it
-on retries) and on the message id (one message can arrive through both an agent bot and an account webhook, with
-different delivery ids). The FIFO queue's deduplication id (tenant + message id) is a third net for 5 minutes.
+1. One TransactWriteItems writes, all or nothing: the message record (`chatwoot-message#...`, holding the job), the
+   delivery record (`chatwoot-delivery#...`: Chatwoot reuses `X-Chatwoot-Delivery` on retries), each only if absent
+   or expired, and the customer's turn in the history.
+2. The job goes on the FIFO queue. Its deduplication id is tenant + account + message id, so a repeat within 5
+   minutes is accepted by SQS and dropped.
+
+A repeat (Chatwoot's retry, or the same message through an agent bot and an account webhook) fails the transaction's
+condition; DynamoDB hands back the stored job, and the receiver sends *that* job again and answers "duplicate". So a
+receiver that died between the two steps loses nothing (the retry queues it), and a repeat never becomes a second
+answer: within 5 minutes SQS drops it, later the worker sees the same turn key already answered. A failure of either
+step answers 500 and Chatwoot retries; the transaction wrote nothing, or everything.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from botocore.exceptions import ClientError
 
 from chatwoot_ai.api import header, read_json
 from chatwoot_ai.conversation.chatwoot_events import classify, routing_ids
@@ -28,8 +31,6 @@ from chatwoot_ai.errors import ApiError, bad_request, unauthorized
 from chatwoot_ai.models import channel_from_chatwoot
 from chatwoot_ai.observability import logger
 from chatwoot_ai.signing import SignatureError, verify
-
-_WRITER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="history")
 
 
 class ConfigSource(Protocol):
@@ -52,7 +53,7 @@ class IntakeSettings:
     tolerance_s: int = 300
     idempotency_ttl_s: int = 24 * 3600
     # The message-id record alone already catches Chatwoot's retries (same delivery, same message); the delivery-id
-    # record costs two more DynamoDB round trips per new message. On by default; bench_conversation measures both.
+    # record rides in the same transaction (no extra round trip, 2 more write units). On by default.
     dedupe_delivery_id: bool = True
 
 
@@ -61,10 +62,12 @@ def _ignored(reason: str, **extra: Any) -> Outcome:
     return Outcome(200, {"status": "ignored", "reason": reason})
 
 
-def _mark_duplicate(response: Any, _record: Any) -> Any:
-    if isinstance(response, dict):
-        return {**response, "status": "duplicate"}
-    return response
+class Duplicate(Exception):
+    """The message was received before; `job` is the one stored then."""
+
+    def __init__(self, job: ConversationJob) -> None:
+        super().__init__(f"message {job.message_id} was received before")
+        self.job = job
 
 
 @dataclass
@@ -77,33 +80,6 @@ class Intake:
     dynamodb_client: Any
     settings: IntakeSettings = field(default_factory=IntakeSettings)
     clock: Any = time.time
-
-    def __post_init__(self) -> None:
-        ttl = self.settings.idempotency_ttl_s
-        # One persistence layer per key: Powertools configures a layer once, with the first caller's config.
-        by_message = DynamoDBPersistenceLayer(table_name=self.idempotency_table, boto3_client=self.dynamodb_client)
-        by_delivery = DynamoDBPersistenceLayer(table_name=self.idempotency_table, boto3_client=self.dynamodb_client)
-        self._configs = [
-            IdempotencyConfig(event_key_jmespath="[tenant_id, to_string(account_id), to_string(message_id)]",
-                              expires_after_seconds=ttl, raise_on_no_idempotency_key=True,
-                              response_hook=_mark_duplicate),  # type: ignore[arg-type]
-            IdempotencyConfig(event_key_jmespath="[tenant_id, delivery_id]", expires_after_seconds=ttl,
-                              raise_on_no_idempotency_key=True, response_hook=_mark_duplicate),  # type: ignore[arg-type]
-        ]
-        self._enqueue_once = idempotent_function(
-            data_keyword_argument="job", persistence_store=by_message, key_prefix="chatwoot-message",
-            config=self._configs[0],
-        )(self._enqueue)
-        self._deliver_once = idempotent_function(
-            data_keyword_argument="delivery", persistence_store=by_delivery, key_prefix="chatwoot-delivery",
-            config=self._configs[1],
-        )(self._by_delivery)
-
-    def register_context(self, context: Any) -> None:
-        """Lets an in-progress record expire with the invocation, so a crashed one does not block retries."""
-        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-            for config in self._configs:
-                config.register_lambda_context(context)
 
     # ------------------------------------------------------------------ the path
     def handle(self, raw_body: bytes, headers: dict[str, str]) -> Outcome:
@@ -144,15 +120,14 @@ class Intake:
             return Outcome(200, {"status": "noted", "reason": decision.reason})
         job = self._job(payload, mapping, account_id, inbox_id, conversation_id, headers)
         try:
-            if job.delivery_id and self.settings.dedupe_delivery_id:
-                result = self._deliver_once(delivery={"tenant_id": tenant_id, "delivery_id": job.delivery_id,
-                                                      "job": job.model_dump()})
-            else:
-                result = self._enqueue_once(job=job.model_dump())
-        except IdempotencyAlreadyInProgressError:
+            self._record(job)
+        except Duplicate as seen:
+            self._send(seen.job)  # the stored job again: queued now if the first receiver died before its send
+            logger.info("webhook duplicate", extra={**log, "message_id": job.message_id})
             return Outcome(200, {"status": "duplicate", "message_id": job.message_id})
-        logger.info("webhook handled", extra={**log, "message_id": job.message_id, "status": result["status"]})
-        return Outcome(200, result)
+        self._send(job)
+        logger.info("webhook handled", extra={**log, "message_id": job.message_id, "status": "queued"})
+        return Outcome(200, {"status": "queued", "message_id": job.message_id})
 
     def _verify(self, tenant_id: str, domain: str, raw_body: bytes, headers: dict[str, str]) -> None:
         credentials = self.configs.credentials(tenant_id, domain)
@@ -186,25 +161,41 @@ class Intake:
             received_at_ms=int(self.clock() * 1000),
         )
 
-    # ------------------------------------------------------------------ idempotent steps
-    def _by_delivery(self, delivery: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._enqueue_once(job=delivery["job"])
-        return result
-
-    def _enqueue(self, job: dict[str, Any]) -> dict[str, Any]:
-        parsed = ConversationJob.model_validate(job)
-        pk = conversation_pk(parsed.tenant_id, parsed.account_id, parsed.conversation_id)
-        # The turn goes to the history too: the worker's debounce reads it to see a burst whose later jobs are still
-        # queued behind the first. Both writes run at once (the worker also writes its own turn, so no race); a
-        # failure of either raises, the idempotency record is dropped, and Chatwoot's retry redoes both (the turn is
-        # the same item, the queue de-duplicates the job).
-        turn = _WRITER.submit(self.history.add_turn, pk, "customer", parsed.content, parsed.message_id,
-                              parsed.received_at_ms)
+    # ------------------------------------------------------------------ the two round trips
+    def _send(self, job: ConversationJob) -> None:
         self.sqs.send_message(
             QueueUrl=self.queue_url,
-            MessageBody=parsed.model_dump_json(),
-            MessageGroupId=parsed.group_id,
-            MessageDeduplicationId=f"{parsed.tenant_id}-{parsed.account_id}-{parsed.message_id}",
+            MessageBody=job.model_dump_json(),
+            MessageGroupId=job.group_id,
+            MessageDeduplicationId=f"{job.tenant_id}-{job.account_id}-{job.message_id}",
         )
-        turn.result(timeout=4)
-        return {"status": "queued", "message_id": parsed.message_id}
+
+    def _record(self, job: ConversationJob) -> None:
+        """The message and delivery records and the turn, in one transaction; Duplicate when a record exists."""
+        now = int(self.clock())
+        expires = {"N": str(now + self.settings.idempotency_ttl_s)}
+        records = [f"chatwoot-message#{job.tenant_id}#{job.account_id}#{job.message_id}"]
+        if job.delivery_id and self.settings.dedupe_delivery_id:
+            records.append(f"chatwoot-delivery#{job.tenant_id}#{job.delivery_id}")
+        stored = {"S": job.model_dump_json()}
+        puts: list[dict[str, Any]] = [{"Put": {
+            "TableName": self.idempotency_table,
+            "Item": {"id": {"S": record}, "expiration": expires, "job": stored},
+            "ConditionExpression": "attribute_not_exists(id) OR expiration < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(now)}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }} for record in records]
+        pk = conversation_pk(job.tenant_id, job.account_id, job.conversation_id)
+        turn = self.history.turn_put(pk, "customer", job.content, job.message_id, job.received_at_ms)
+        try:
+            self.dynamodb_client.transact_write_items(TransactItems=[*puts, turn])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons: list[dict[str, Any]] = list(exc.response.get("CancellationReasons") or [])  # type: ignore[call-overload,arg-type]
+            for reason in reasons[:len(puts)]:
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    item = reason.get("Item") or {}
+                    raw = (item.get("job") or {}).get("S")
+                    raise Duplicate(ConversationJob.model_validate(json.loads(raw)) if raw else job) from exc
+            raise  # a conflict with a concurrent transaction, or throttling: 500, and Chatwoot retries
