@@ -1,7 +1,8 @@
 """VectorizeApiFunction: accept Odoo data (202 + job id), job status, search, collections.
 
 Routes (infra/template.yaml): POST /vectorize, POST /vectorize/sync, GET /vectorize/jobs, GET /vectorize/jobs/{id},
-POST /search, GET|POST /collections, DELETE /collections/{name}. See docs/vectorize.md.
+POST /search, GET|POST /collections, DELETE /collections/{name}, POST /collections/{name}/reindex.
+See docs/vectorize.md.
 """
 
 from __future__ import annotations
@@ -106,30 +107,40 @@ def get_job(job_id: str) -> Response:
 
 @app.post("/search")
 def search_route() -> Response:
-    from chatwoot_ai.vector.search import search
+    from chatwoot_ai.vector.followup import contextual_query
+    from chatwoot_ai.vector.search import retrieve
     from chatwoot_ai.vector.submit import require_collection
 
     request: SearchRequest = _authorized_body(SearchRequest)
     require_collection(request.collection)
-    hits = search(request.tenant_id, request.collection, request.query, request.limit, mode=request.mode,
-                  metadata_filter=request.filter)
-    return json_response(200, {"results": [h.model_dump() for h in hits]})
+    found = retrieve(request.tenant_id, request.collection, contextual_query(request.query, request.previous),
+                     request.limit, mode=request.mode, metadata_filter=request.filter,
+                     gate=not request.include_below_threshold)
+    body: dict[str, Any] = {"results": [h.model_dump() for h in found.hits], "answerable": found.answerable,
+                            "threshold": found.threshold}
+    if found.reason:
+        body["reason"] = found.reason
+    return json_response(200, body)
 
 
 @app.get("/collections")
 def list_collections() -> Response:
-    from chatwoot_ai.vector.store import get_store
+    from chatwoot_ai.vector.embeddings import get_embedder
+    from chatwoot_ai.vector.store import get_store, same_models
     from chatwoot_ai.vector.submit import known_collections
 
     require_admin(app)
     params = app.current_event.query_string_parameters or {}
     tenant_id = params.get("tenant_id") or None
     store = get_store()
-    return json_response(200, {"collections": [
-        {"name": name, "default": name in DEFAULT_COLLECTIONS, "exists": store.exists(name),
-         "points": store.count(name, tenant_id)}
-        for name in known_collections()
-    ]})
+    wanted = get_embedder().models
+    out = []
+    for name in known_collections():
+        models = store.models_of(name)
+        out.append({"name": name, "default": name in DEFAULT_COLLECTIONS, "exists": models is not None,
+                    "points": store.count(name, tenant_id), "models": models,
+                    "reindex_needed": models is not None and not same_models(models, wanted)})
+    return json_response(200, {"collections": out})
 
 
 @app.post("/collections")
@@ -141,7 +152,7 @@ def create_collection() -> Response:
     request = parse_body(app, CollectionRequest)
     store = get_store()
     existed = store.exists(request.name)
-    store.ensure_collection(request.name, get_embedder().dim)
+    store.ensure_collection(request.name, get_embedder().models)
     return json_response(200 if existed else 201, {"name": request.name, "created": not existed})
 
 
@@ -164,6 +175,20 @@ def delete_collection(name: str) -> Response:
     store.delete_collection(name)
     logger.info("collection deleted", extra={"collection": name})
     return json_response(200, {"name": name, "deleted": True})
+
+
+@app.post("/collections/<name>/reindex")
+def reindex_collection(name: str) -> Response:
+    """Re-embeds every point of the collection with this deployment's model set (a job with progress)."""
+    from chatwoot_ai.vector.reindex import start_reindex
+    from chatwoot_ai.vector.store import get_store
+
+    require_admin(app)
+    store = get_store()
+    if not store.exists(name):
+        raise ApiError(404, "unknown_collection", f"collection {name!r} does not exist", "name")
+    body = start_reindex(name, store, _jobs(), aws.client("sqs"), get_settings().vectorize_queue_url)
+    return json_response(202, body)
 
 
 @logger.inject_lambda_context(clear_state=True)

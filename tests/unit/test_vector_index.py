@@ -1,5 +1,6 @@
-"""Indexing and search against an in-memory Qdrant with a small deterministic embedder (no model load):
-re-sends skip, changes re-embed, deletions and archived records go, and a tenant only ever sees its own points."""
+"""Indexing and search against an in-memory Qdrant with a small deterministic model set of two encoders (no model
+load): re-sends skip, changes re-embed, deletions and archived records go, and a tenant only ever sees its own
+points, whatever leg finds them."""
 
 from __future__ import annotations
 
@@ -11,33 +12,39 @@ from typing import Any
 import pytest
 
 from chatwoot_ai.vector import search, sparse
+from chatwoot_ai.vector.embeddings import Embedder
 from chatwoot_ai.vector.indexing import index_message
 from chatwoot_ai.vector.models import VectorizeMessage
 from chatwoot_ai.vector.store import VectorStore
 
 
-class BagOfStemsEmbedder:
-    """Hashes stems into 64 dimensions: similar words, similar vectors; counts every text it embeds."""
+class BagOfStemsEncoder:
+    """Hashes stems (salted by its name) into `dim` dimensions: similar words, similar vectors; counts every text
+    it embeds."""
 
-    model_name = "test/bag-of-stems"
-    dim = 64
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "bag", dim: int = 64, version: str = "1") -> None:
+        self.name, self.dim = name, dim
+        self.model_id = f"test/bag-of-stems-{name}-v{version}"
         self.embedded: list[str] = []
 
     def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self.dim
         for token in sparse.tokens(text) or ["empty"]:
-            vector[int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+            vector[int(hashlib.md5((self.name + token).encode()).hexdigest(), 16) % self.dim] += 1.0
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]
 
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+    def encode_documents(self, texts: Sequence[str]) -> list[list[float]]:
         self.embedded.extend(texts)
         return [self._vector(t) for t in texts]
 
-    def embed_query(self, text: str) -> list[float]:
+    def encode_query(self, text: str) -> list[float]:
         return self._vector(text)
+
+
+def two_models(version: str = "1") -> Embedder:
+    """A model set of two encoders with different vector names and sizes, like e5 + USE."""
+    return Embedder([BagOfStemsEncoder("a", 64, version), BagOfStemsEncoder("b", 48, version)])
 
 
 class Env:
@@ -46,12 +53,12 @@ class Env:
     def __init__(self) -> None:
         from qdrant_client import QdrantClient
 
-        self.embedder = BagOfStemsEmbedder()
+        self.embedder = two_models()
         self.store = VectorStore(QdrantClient(location=":memory:"), local=True)
 
     @property
     def embedded(self) -> list[str]:
-        return self.embedder.embedded
+        return self.embedder.encoders[0].embedded  # type: ignore[attr-defined, no-any-return]
 
     def index(self, tenant: str, records: list[dict[str, Any]], collection: str = "products",
               delete_ids: list[str] | None = None) -> Any:

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatwoot_ai.conversation.prompts import EMOJI_RULES, STYLES, fill, format_rules, load_yaml
-from chatwoot_ai.conversation.retrieval import RETRIEVAL_COLLECTIONS, Hit, Retriever, answer_from_hits, context_text
+from chatwoot_ai.conversation.retrieval import (
+    RETRIEVAL_COLLECTIONS,
+    Hit,
+    Retriever,
+    answer_from_hits,
+    context_text,
+    retrieval_query,
+)
 from chatwoot_ai.models import TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -169,7 +176,8 @@ class CrewFactory:
         return result
 
     def _retrieval_only(self, plan: CrewPlan, retriever: Retriever, turn: Turn, config: TenantConfig) -> CrewResult:
-        hits = {c: retriever.search(c, turn.text) for c in plan.specialists if c in RETRIEVAL_COLLECTIONS}
+        query = retrieval_query(turn.text, turn.history)
+        hits = {c: retriever.search(c, query) for c in plan.specialists if c in RETRIEVAL_COLLECTIONS}
         answer = answer_from_hits(hits, config.company.language)
         if answer is None:
             return CrewResult(None, language=config.company.language, handoff="no_answer",
@@ -188,7 +196,7 @@ class CrewFactory:
             task_values = dict(values)
             tools: list[Any] = []
             if name in RETRIEVAL_COLLECTIONS:
-                found = retriever.search(name, turn.text)
+                found = retriever.search(name, retrieval_query(turn.text, turn.history))
                 with hits_lock:
                     hits[name] = found
                 if not found:  # nothing to read: no need to ask a model
