@@ -64,12 +64,12 @@ def _embed_page(points: list[Any], embedder: Embedder) -> list[Any]:
 
 
 def reindex_pages(store: VectorStore, source: str, target: str, embedder: Embedder, offset: Any,
-                  budget_s: float = STEP_BUDGET_S, page: int = PAGE) -> tuple[int, Any]:
+                  budget_s: float = STEP_BUDGET_S, page: int | None = None) -> tuple[int, Any]:
     """Embeds pages of `source` into `target` until the budget is spent; returns (points done, next offset)."""
     deadline = time.monotonic() + budget_s
     done = 0
     while True:
-        points, offset = store.scroll(source, offset, page)
+        points, offset = store.scroll(source, offset, page or PAGE)
         if points:
             store.upsert_raw(target, _embed_page(points, embedder))
             done += len(points)
