@@ -91,9 +91,28 @@ def choose_thresholds(found: Sequence[Answer], calibration: dict[str, float]) ->
     return out
 
 
+def pool_priors(store: Any, embedder: Any, questions: Sequence[EvalQuestion]) -> dict[str, float]:
+    """Mean cosine of each dev question with every text of its shop's collection, per dense vector."""
+    import numpy as np
+
+    names = list(embedder.vectors)
+    stored: dict[tuple[str, str], dict[str, Any]] = {}
+    sums = dict.fromkeys(names, 0.0)
+    for q in questions:
+        key = (q.corpus, q.collection)
+        if key not in stored:
+            points = [p for p in store.client.scroll(q.collection, limit=10_000, with_vectors=names)[0]
+                      if p.payload["tenant_id"] == q.corpus]
+            stored[key] = {n: np.array([p.vector[n] for p in points]) for n in names}
+        vectors = embedder.embed_query(q.text)
+        for n in names:
+            sums[n] += float(np.mean(stored[key][n] @ np.array(vectors[n])))
+    return {n: round(sums[n] / len(questions), 4) for n in names}
+
+
 def main(argv: list[str]) -> None:
     from chatwoot_ai.vector.embeddings import build_embedder
-    from chatwoot_ai.vector.search import CALIBRATION
+    from chatwoot_ai.vector.search import CALIBRATION, POOL_PRIORS
 
     dev: list[EvalQuestion] = load_questions("dev")
     started = time.perf_counter()
@@ -127,6 +146,9 @@ def main(argv: list[str]) -> None:
             print(f"rewrite={flag}: top-1 {metrics.top1:.3f} MRR {metrics.mrr:.3f} over {len(follow)}")
 
         print("\n== calibration and thresholds (dev)")
+        priors = pool_priors(store, cached, dev)
+        print("POOL_PRIORS[", repr(embedder.model_name), "] =", priors)
+        POOL_PRIORS[embedder.model_name] = priors
         found = answers(default_searcher(store, cached), dev)
         rows = [(a.features, bool(a.ids) and a.ids[0] in a.question.expected) for a in found if a.features]
         names = sorted({k for f, _ in rows for k in f})

@@ -354,3 +354,15 @@ def test_reindex_job_reports_progress_step_by_step(env: Env, monkeypatch: pytest
     assert (jobs.job["status"], jobs.job["processed"], jobs.job["total"]) == ("done", 5, 5)
     assert env.store.models_of("products") == new_models.models
     assert env.store.count("products", "t2") == 2
+
+
+def test_a_short_candidate_pool_is_filled_with_the_prior() -> None:
+    """A tenant with one record: the margin is measured against the prior, not against the record itself."""
+    from chatwoot_ai.vector.search import MARGIN_POOL, pool_means
+    from chatwoot_ai.vector.store import Found
+
+    legs = {"a": [Found("p1", 0.9)], "b": [Found(f"p{i}", 0.5) for i in range(40)]}
+    pools = pool_means(legs, ["a", "b"], {"a": 0.8, "b": 0.1})
+    assert pools["a"] == pytest.approx((0.9 + 0.8 * (MARGIN_POOL - 1)) / MARGIN_POOL)
+    assert pools["b"] == pytest.approx(0.5)  # a full pool needs no prior
+    assert pool_means(legs, ["a"], {}) == {"a": pytest.approx(0.9)}
