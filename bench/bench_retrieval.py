@@ -103,9 +103,9 @@ def _rss_mb(backend: str) -> float:
 
 
 def run(ctx: Any) -> list[Figure]:
-    from bench.bench_vectorize import _records
     from support.retrieval_eval import settings_env
 
+    from bench.bench_vectorize import _records
     from chatwoot_ai.vector.embeddings import build_embedder
 
     new_embedder = build_embedder("bundled")

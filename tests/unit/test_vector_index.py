@@ -328,11 +328,11 @@ def test_reindex_job_reports_progress_step_by_step(env: Env, monkeypatch: pytest
         def __init__(self) -> None:
             self.sent: list[dict[str, Any]] = []
 
-        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:  # noqa: N803
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
             self.sent.extend(json.loads(e["MessageBody"]) for e in Entries)
             return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
 
-        def send_message(self, QueueUrl: str, MessageBody: str) -> dict[str, Any]:  # noqa: N803
+        def send_message(self, QueueUrl: str, MessageBody: str) -> dict[str, Any]:
             self.sent.append(json.loads(MessageBody))
             return {}
 

@@ -91,7 +91,8 @@ def test_codes_customers_type_are_found_and_portuguese_hyphenated_words_are_not(
     assert find_codes("cade meu pedido S00012?? e o PC-10234") == ["PC10234", "S00012"]
     assert find_codes("meu cep é 13087-500, e o outro 13025320") == ["CEP13087500", "CEP13025320"]
     assert find_codes("guarda-roupa oil-free anti-envelhecimento, FPS 50, 15kg, 10x sem juros") == []
-    assert record_codes("Caminha. Código CAMA-NUV-M.", {"sku": "cama-nuv-m", "default_code": 7788}) == ["CAMANUVM", "7788"]
+    metadata = {"sku": "cama-nuv-m", "default_code": 7788}
+    assert record_codes("Caminha. Código CAMA-NUV-M.", metadata) == ["CAMANUVM", "7788"]
 
 
 def test_a_follow_up_is_searched_with_the_previous_message_and_a_full_question_alone() -> None:

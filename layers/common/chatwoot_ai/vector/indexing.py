@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from chatwoot_ai.settings import get_settings
 from chatwoot_ai.vector import sparse
-from chatwoot_ai.vector.codes import record_codes
 from chatwoot_ai.vector.chunking import chunk_text
+from chatwoot_ai.vector.codes import record_codes
 from chatwoot_ai.vector.ids import metadata_hash, point_id, text_hash
 from chatwoot_ai.vector.jobs import now_iso
 from chatwoot_ai.vector.models import VectorizeMessage, VectorRecord

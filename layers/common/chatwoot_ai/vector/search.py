@@ -203,23 +203,23 @@ def retrieve(
             ranked[name] = sorted(((pid, cosines[pid][name]) for pid in payloads), key=lambda x: -x[1])
     fused = fuse(ranked, weights, settings.search_fusion, settings.search_rrf_k)
     coded = {p.point_id for p in legs.get(CODES_LEG, [])}
-    for point in coded & payloads.keys():
-        fused[point] = fused.get(point, 0.0) + settings.search_code_boost
+    for pid in coded & payloads.keys():
+        fused[pid] = fused.get(pid, 0.0) + settings.search_code_boost
     calibration = calibration_for(embedder)
     pools = pool_means(legs, list(dense), POOL_PRIORS.get(embedder.model_name, {}))
     hits: dict[str, SearchHit] = {}
     hit_feats: dict[str, dict[str, float]] = {}
-    for point in sorted(fused, key=lambda p: -fused[p]):
-        payload = payloads[point]
+    for pid in sorted(fused, key=lambda p: -fused[p]):
+        payload = payloads[pid]
         record_id = str(payload.get("record_id"))
         if record_id in hits:
             continue
-        features = hit_features(cosines.get(point, {}), pools)
+        features = hit_features(cosines.get(pid, {}), pools)
         hit_feats[record_id] = features
-        score = 1.0 if point in coded else relevance(features, calibration)
+        score = 1.0 if pid in coded else relevance(features, calibration)
         if mode == "sparse":  # no dense cosine: keyword scores are not calibrated, every hit counts
             score = 1.0
-        hits[record_id] = SearchHit(id=record_id, score=round(fused[point], 6), relevance=round(score, 4),
+        hits[record_id] = SearchHit(id=record_id, score=round(fused[pid], 6), relevance=round(score, 4),
                                     relevant=score >= threshold, text=str(payload.get("text", "")),
                                     metadata=dict(payload.get("metadata") or {}))
         if len(hits) == limit:
