@@ -22,7 +22,13 @@ from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
 from chatwoot_ai.vector.jobs import JobsDal, public_view
-from chatwoot_ai.vector.models import CollectionRequest, SearchRequest, SyncRequest, VectorizeRequest
+from chatwoot_ai.vector.models import (
+    CollectionRequest,
+    SearchRequest,
+    SyncRequest,
+    VectorizeRequest,
+    check_collection,
+)
 
 app = APIGatewayHttpResolver()
 install_error_handlers(app)
@@ -177,16 +183,31 @@ def delete_collection(name: str) -> Response:
     return json_response(200, {"name": name, "deleted": True})
 
 
+def check_collection_name(name: str) -> bool:
+    try:
+        check_collection(name)
+    except ValueError:
+        return False
+    return True
+
+
 @app.post("/collections/<name>/reindex")
 def reindex_collection(name: str) -> Response:
-    """Re-embeds every point of the collection with this deployment's model set (a job with progress)."""
+    """Re-embeds every point of the collection with this deployment's model set (a job with progress). A collection
+    already written by this model set answers 409 unless `?force=true`."""
+    from chatwoot_ai.vector.embeddings import get_embedder
     from chatwoot_ai.vector.reindex import start_reindex
-    from chatwoot_ai.vector.store import get_store
+    from chatwoot_ai.vector.store import get_store, same_models
 
     require_admin(app)
     store = get_store()
-    if not store.exists(name):
+    models = store.models_of(name) if check_collection_name(name) else None
+    if models is None:
         raise ApiError(404, "unknown_collection", f"collection {name!r} does not exist", "name")
+    force = (app.current_event.query_string_parameters or {}).get("force") == "true"
+    if same_models(models, get_embedder().models) and not force:
+        raise ApiError(409, "up_to_date", f"collection {name!r} already holds this model set's vectors "
+                       "(?force=true re-embeds it anyway)", "name")
     body = start_reindex(name, store, _jobs(), aws.client("sqs"), get_settings().vectorize_queue_url)
     return json_response(202, body)
 
