@@ -84,14 +84,16 @@ def _synthetic_store(embedder: Any, size: int, texts: list[str], base: dict[str,
     return store
 
 
+# ru_maxrss survives execve (a child of this big process would report the parent's peak): read VmHWM instead.
 _RSS_SCRIPT = """
-import json, os, resource, sys
+import json, re, sys
 sys.path[:0] = [{layer!r}]
 from chatwoot_ai.vector.embeddings import build_embedder
 embedder = build_embedder({backend!r})
 embedder.embed_documents(["Protetor solar facial FPS 50 com cor, textura leve."] * 64)
 embedder.embed_query("vcs tem protetor com cor?")
-print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+status = open("/proc/self/status").read()
+print(json.dumps(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024))
 """
 
 
@@ -119,9 +121,11 @@ def run(ctx: Any) -> list[Figure]:
     old_rate = _encode_rate(old_embedder, texts)["dense"]
     queries = ["protetor solar para pele oleosa", "sabonete pele seca", "quanto custa o serum de vitamina c",
                "massagem relaxante", "hidratante com acido hialuronico", "vcs tem mascara de argila?"]
-    latency = {size: _latency_one(new_embedder, texts, queries, size) for size in SIZES}
+    base = new_embedder.embed_documents(texts)
+    latency = {size: _latency_one(new_embedder, texts, queries, size, base) for size in SIZES}
     with settings_env(**OLD_SETTINGS):
         old_10k = _latency_one(old_embedder, texts, queries, 10_000)
+    load = os.getloadavg()[0]
     rss_new, rss_old = _rss_mb("bundled"), _rss_mb("fastembed")
 
     test_n = new.questions
@@ -129,9 +133,9 @@ def run(ctx: Any) -> list[Figure]:
               f"{sum(1 for a in new.answers if not a.question.answerable)} without an answer, "
               f"{sum(1 for a in new.answers if a.question.previous)} follow-ups. DEV split (tuned on): new "
               f"{new_dev.line()}; old {old_dev.line()}")
-    p50_400, p95_400 = latency[400]
-    p50_10k, p95_10k = latency[10_000]
-    p50_50k, p95_50k = latency[50_000]
+    p50_400, p95_400, ours50_400, ours95_400 = latency[400]
+    p50_10k, p95_10k, ours50_10k, ours95_10k = latency[10_000]
+    p50_50k, p95_50k, ours50_50k, ours95_50k = latency[50_000]
     answered = new.no_answer_precision >= 0.8 and new.no_answer_recall >= 0.6
     return [
         Figure("test top-1", new.top1, "fraction", baseline_name="old: MiniLM + keywords, RRF",
@@ -152,30 +156,69 @@ def run(ctx: Any) -> list[Figure]:
                baseline_name="MiniLM (fastembed)", baseline_value=old_rate,
                notes=f"400 catalogue texts (~460 chars); e5 alone {rates['e5']:.0f}/s, USE alone "
                      f"{rates['use']:.0f}/s"),
-        Figure("query p50 / p95 at 400 points", p50_400, "ms", notes=f"p95 {p95_400:.1f} ms"),
+        Figure("query p50 at 400 points", p50_400, "ms",
+               notes=f"p95 {p95_400:.1f} ms; outside Qdrant (embedding the query, fusion, gate) p50 "
+                     f"{ours50_400:.1f} / p95 {ours95_400:.1f} ms"),
         Figure("query p95 at 10k points", p95_10k, "ms", baseline_name="old at 10k points (p95)",
                baseline_value=old_10k[1], target="<= 60 ms", met=p95_10k <= 60,
-               notes=f"p50 {p50_10k:.1f} ms; in-process retrieve() with the gate, embedded Qdrant (:memory:), one "
-                     f"tenant of 10k points plus another of 1k; synthetic points from real catalogue vectors"),
-        Figure("query p50 / p95 at 50k points", p50_50k, "ms",
-               notes=f"p95 {p95_50k:.1f} ms; embedded Qdrant filters in Python: use a Qdrant server past ~20k"),
+               notes=f"p50 {p50_10k:.1f} ms; outside Qdrant p50 {ours50_10k:.1f} / p95 {ours95_10k:.1f} ms (old: "
+                     f"{old_10k[2]:.1f} / {old_10k[3]:.1f}). In-process retrieve() with the gate on embedded Qdrant "
+                     f"(:memory:), one tenant of 10k points plus another of 1k, synthetic points from real catalogue "
+                     f"vectors. Embedded Qdrant evaluates the tenant filter in Python for every point, once per leg "
+                     f"and once more for the tenant's IDF: that is where the time goes. Load average {load:.1f} "
+                     f"on 2 cores during the run"),
+        Figure("query p95 outside Qdrant at 10k points", ours95_10k, "ms", target="<= 60 ms",
+               met=ours95_10k <= 60, notes="the query's own cost: embedding it with both models, fusion, gate"),
+        Figure("query p50 at 50k points", p50_50k, "ms",
+               notes=f"p95 {p95_50k:.1f} ms; outside Qdrant p50 {ours50_50k:.1f} / p95 {ours95_50k:.1f} ms; "
+                     f"embedded Qdrant warns past 20k points: use a Qdrant server"),
         Figure("worker RSS, bundled models loaded", rss_new, "MB", baseline_name="MiniLM (fastembed)",
                baseline_value=rss_old, notes="max RSS of a fresh interpreter that loads the model set and embeds"),
     ]
 
 
-def _latency_one(embedder: Any, texts: list[str], queries: list[str], size: int) -> tuple[float, float]:
+class TimedClient:
+    """The Qdrant client with the time spent in its calls added up (what a Qdrant server would do instead)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.spent = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.spent += time.perf_counter() - started
+
+        return timed
+
+
+def _latency_one(embedder: Any, texts: list[str], queries: list[str], size: int,
+                 base: dict[str, list[list[float]]] | None = None) -> tuple[float, float, float, float]:
+    """(p50, p95, p50 outside Qdrant, p95 outside Qdrant) in ms of retrieve() over `size` points of one tenant."""
     from chatwoot_ai.vector.search import retrieve
 
-    store = _synthetic_store(embedder, size, texts, embedder.embed_documents(texts))
-    samples = []
+    store = _synthetic_store(embedder, size, texts, base or embedder.embed_documents(texts))
+    timed = TimedClient(store.client)
+    store.client = timed
+    samples, ours = [], []
     for i in range(43 if size < 50_000 else 18):
+        timed.spent = 0.0
         started = time.perf_counter()
         retrieve("bench", "products", queries[i % len(queries)], 5, store=store, embedder=embedder)
         if i >= 3:
-            samples.append(time.perf_counter() - started)
-    store.client.close()
-    return median(samples) * 1000, percentile(samples, 95) * 1000
+            elapsed = time.perf_counter() - started
+            samples.append(elapsed)
+            ours.append(elapsed - timed.spent)
+    timed._client.close()
+    return (median(samples) * 1000, percentile(samples, 95) * 1000, median(ours) * 1000,
+            percentile(ours, 95) * 1000)
 
 
 if __name__ == "__main__":  # a quick look without the rest of make bench
