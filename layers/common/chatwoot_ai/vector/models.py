@@ -19,6 +19,8 @@ _METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 def check_collection(value: str) -> str:
     if not _COLLECTION.match(value):
         raise ValueError("collection must be 1-63 lower-case letters, digits and '_', starting with a letter")
+    if value.endswith("__reindex"):
+        raise ValueError("collection names ending in '__reindex' are reserved for re-indexing")
     return value
 
 

@@ -147,7 +147,8 @@ class VectorStore:
     def list_collections(self) -> list[str]:
         with self._lock:
             names = [c.name for c in self.client.get_collections().collections]
-        return sorted(n[len(self.prefix):] for n in names if n.startswith(self.prefix))
+        # A re-index's temporary collection (reindex.SUFFIX) is not a collection of its own.
+        return sorted(n[len(self.prefix):] for n in names if n.startswith(self.prefix) and not n.endswith("__reindex"))
 
     def count(self, name: str, tenant_id: str | None = None) -> int:
         if not self.exists(name):
