@@ -58,11 +58,18 @@ def _vectorize(cloud: Any, tenant: dict[str, Any], records: list[dict[str, Any]]
     return wait_job(cloud, response.json()["job_id"], tenant["headers"])
 
 
-def _search(cloud: Any, tenant: dict[str, Any], query: str, collection: str = "products", **extra: Any) -> list[Any]:
+def _search_body(cloud: Any, tenant: dict[str, Any], query: str, collection: str = "products",
+                 **extra: Any) -> dict[str, Any]:
     response = _post(cloud, "/search", {"tenant_id": tenant["id"], "collection": collection, "query": query,
                                         **extra}, tenant["headers"])
     assert response.status_code == 200, response.text
-    return response.json()["results"]
+    return dict(response.json())
+
+
+def _search(cloud: Any, tenant: dict[str, Any], query: str, collection: str = "products", **extra: Any) -> list[Any]:
+    """Every hit, relevant or not (these tests are about ranking and isolation; the gate has its own test)."""
+    extra.setdefault("include_below_threshold", True)
+    return list(_search_body(cloud, tenant, query, collection, **extra)["results"])
 
 
 def test_vectorize_is_accepted_then_searchable_and_resend_is_skipped(cloud: Any, tenant: dict[str, Any]) -> None:
@@ -79,9 +86,49 @@ def test_vectorize_is_accepted_then_searchable_and_resend_is_skipped(cloud: Any,
     assert results[0]["metadata"] == {"sku": "PROT-50-001", "price": 89.9}
     assert "FPS 50" in results[0]["text"] and isinstance(results[0]["score"], float)
     assert len(results) == 2
+    assert results[0]["relevant"] and not results[1]["relevant"]
+    assert results[0]["relevance"] > results[1]["relevance"]
 
     again = _vectorize(cloud, tenant, PRODUCTS)
     assert (again["status"], again["processed"], again["skipped"]) == ("done", 3, 3)
+
+
+def test_search_says_when_nothing_is_relevant(cloud: Any, tenant: dict[str, Any]) -> None:
+    """The gate: below the collection's threshold the answer is `answerable: false` and no hits, unless the caller
+    asks for the hits below it (each flagged); a follow-up is searched with the previous message."""
+    _vectorize(cloud, tenant, PRODUCTS)
+    found = _search_body(cloud, tenant, "vocês têm protetor solar com FPS 50?")
+    assert found["answerable"] is True and [r["id"] for r in found["results"]] == ["10"]
+    assert 0 < found["threshold"] < 1 and found["results"][0]["relevance"] >= found["threshold"]
+    nothing = _search_body(cloud, tenant, "vocês consertam bicicleta aos domingos?")
+    assert (nothing["answerable"], nothing["results"], nothing["reason"]) == (False, [], "below_threshold")
+    flagged = _search_body(cloud, tenant, "vocês consertam bicicleta aos domingos?", include_below_threshold=True)
+    assert flagged["results"] and not any(r["relevant"] for r in flagged["results"])
+    follow = _search_body(cloud, tenant, "e quanto custa?", previous="tem sabonete pra pele seca?")
+    assert [r["id"] for r in follow["results"]][:1] == ["3"]
+
+
+def test_a_collection_is_reindexed_for_a_new_model_set(cloud: Any, tenant: dict[str, Any],
+                                                      admin_headers: dict[str, str]) -> None:
+    """POST /collections/{name}/reindex: a job with progress; afterwards the same records are found again. (The stack
+    has one model set, so the collection is up to date: 409, and `force` re-embeds it anyway.)"""
+    _vectorize(cloud, tenant, PRODUCTS, collection="support_documents")
+    url = f"{cloud.url}/collections/support_documents/reindex"
+    assert httpx.post(url, headers=admin_headers, timeout=30).status_code == 409
+    response = httpx.post(url + "?force=true", headers=admin_headers, timeout=30)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["kind"] == "reindex" and body["total"] >= 3
+    job = wait_job(cloud, body["job_id"], admin_headers)
+    assert (job["status"], job["kind"], job["processed"]) == ("done", "reindex", body["total"])
+    hits = _search(cloud, tenant, "protetor solar", collection="support_documents")
+    assert hits[0]["id"] == "10"
+    listed = httpx.get(f"{cloud.url}/collections", headers=admin_headers, timeout=30).json()["collections"]
+    entry = next(c for c in listed if c["name"] == "support_documents")
+    assert entry["reindex_needed"] is False and set(entry["models"]) == {"e5", "use"}
+    unknown = httpx.post(f"{cloud.url}/collections/nope_nope/reindex", headers=admin_headers, timeout=30)
+    assert unknown.status_code == 404
+    assert httpx.post(f"{cloud.url}/collections/support_documents/reindex", timeout=30).status_code == 401
 
 
 def test_large_batches_are_split_into_messages(cloud: Any, tenant: dict[str, Any]) -> None:

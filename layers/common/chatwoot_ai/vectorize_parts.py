@@ -27,6 +27,14 @@ def job_store(settings: Settings) -> JobsDal:
 def handle_record(record: dict[str, Any], jobs: JobsDal) -> None:
     """One SQS message: a page of a sync, or a part of a job. Raises to have it retried."""
     body = json.loads(record["body"])
+    if "reindex" in body:
+        from chatwoot_ai.vector.embeddings import get_embedder
+        from chatwoot_ai.vector.reindex import run_reindex_step
+        from chatwoot_ai.vector.store import get_store
+
+        run_reindex_step(body, jobs, aws.client("sqs"), get_settings().resources.vectorize_queue_url, get_store(),
+                         get_embedder())
+        return
     if "sync" in body:
         from chatwoot_ai.vector.sync import run_sync
 

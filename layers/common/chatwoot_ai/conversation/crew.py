@@ -30,7 +30,14 @@ from chatwoot_ai.conversation.agents import TaskSpec, build_llm, crew_tasks, ens
 from chatwoot_ai.conversation.handoff import HandoffDecision
 from chatwoot_ai.conversation.intention import Intention
 from chatwoot_ai.conversation.prompts import channel_profile
-from chatwoot_ai.conversation.retrieval import RETRIEVAL_COLLECTIONS, Hit, Retriever, answer_from_hits, context_text
+from chatwoot_ai.conversation.retrieval import (
+    RETRIEVAL_COLLECTIONS,
+    Hit,
+    Retriever,
+    answer_from_hits,
+    context_text,
+    retrieval_query,
+)
 from chatwoot_ai.models import CHANNELS, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -115,7 +122,7 @@ class _CrewRun:
         started = time.perf_counter()
         values, tools = dict(self.values), []
         if name in RETRIEVAL_COLLECTIONS:
-            found = self.retriever.search(name, self.turn.text)
+            found = self.retriever.search(name, retrieval_query(self.turn.text, self.turn.history))
             with self._hits_lock:
                 self.hits[name] = found
             if not found:  # nothing to read: no need to ask a model
@@ -184,7 +191,8 @@ class CrewFactory:
         return result
 
     def _from_retrieval(self, plan: CrewPlan, retriever: Retriever, turn: Turn, config: TenantConfig) -> CrewResult:
-        hits = {c: retriever.search(c, turn.text) for c in plan.specialists if c in RETRIEVAL_COLLECTIONS}
+        query = retrieval_query(turn.text, turn.history)
+        hits = {c: retriever.search(c, query) for c in plan.specialists if c in RETRIEVAL_COLLECTIONS}
         answer = answer_from_hits(hits, config.company.language)
         return CrewResult(answer, language=config.company.language,
                           handoff=handoff.nothing_found() if answer is None else None)

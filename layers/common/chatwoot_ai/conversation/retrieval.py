@@ -1,5 +1,12 @@
 """Retrieval for the crew, always for the tenant resolved from the mapping, and the answer from retrieval alone
-(no LLM configured, or the LLM failed)."""
+(no LLM configured, or the LLM failed).
+
+Search is gated (chatwoot_ai.vector.retrieve): a collection with nothing relevant to the question gives no hits, so
+its specialist is skipped, and when no collection has anything, the answer from retrieval alone is None and the
+conversation is handed off instead of guessed. Hit scores are the calibrated relevance (0-1), comparable across
+collections. A follow-up that cannot stand alone ("e quanto custa?") is searched with the customer's previous
+message.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,6 @@ from chatwoot_ai.observability import logger
 
 SearchFn = Callable[..., list[Any]]
 RETRIEVAL_COLLECTIONS = ("business_rules", "support_documents", "products")
-# Below this fused score a hit is noise for an answer from retrieval alone (RRF scores of a top hit are ~0.03).
-MIN_SCORE = 0.0
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,21 @@ class Hit:
 
 
 def _default_search(tenant_id: str, collection: str, query: str, limit: int = 5) -> list[Any]:
-    from chatwoot_ai.vector import search
+    """Only hits that reach the collection's relevance threshold (none when nothing there is relevant)."""
+    from chatwoot_ai.vector.search import retrieve
 
-    return search(tenant_id, collection, query, limit)
+    return retrieve(tenant_id, collection, query, limit, gate=True).hits
+
+
+def retrieval_query(text: str, history: list[tuple[str, str]]) -> str:
+    """What to search for the customer's new message(s): with their previous message when they need it."""
+    from chatwoot_ai.settings import get_settings
+    from chatwoot_ai.vector.followup import contextual_query
+
+    if not get_settings().search_followup_context:
+        return text
+    previous = next((content for role, content in reversed(history) if role == "customer"), None)
+    return contextual_query(text, previous)
 
 
 class Retriever:
@@ -44,7 +61,9 @@ class Retriever:
         except Exception:
             logger.exception("retrieval failed", extra={"tenant_id": self.tenant_id, "collection": collection})
             return []
-        return [Hit(collection, str(h.id), float(h.score), str(h.text), dict(h.metadata or {})) for h in found]
+        # The calibrated relevance when the search gives one: comparable across collections, unlike fused scores.
+        return [Hit(collection, str(h.id), float(getattr(h, "relevance", h.score)), str(h.text),
+                    dict(h.metadata or {})) for h in found]
 
 
 def context_text(hits: list[Hit], max_chars: int = 3000) -> str:
@@ -77,8 +96,7 @@ OUTROS = {
 
 def answer_from_hits(hits_by_collection: dict[str, list[Hit]], language: str, max_items: int = 2) -> str | None:
     """A reply built from the best hits alone; None when nothing was found."""
-    ranked = sorted((h for hits in hits_by_collection.values() for h in hits if h.score >= MIN_SCORE),
-                    key=lambda h: h.score, reverse=True)
+    ranked = sorted((h for hits in hits_by_collection.values() for h in hits), key=lambda h: h.score, reverse=True)
     if not ranked:
         return None
     lang = (language or "pt").split("-")[0].lower()

@@ -1,8 +1,9 @@
 """The Vectorize API's routes (docs/vectorize.md): accept Odoo data (202 + job id), job status, search, collections.
 
 Routes: POST /vectorize, POST /vectorize/sync, GET /vectorize/jobs, GET /vectorize/jobs/{id}, POST /search,
-GET|POST /collections, DELETE /collections/{name}. Who may call: the admin key (X-Api-Key), or a tenant's own
-`vectorize_token` as a bearer token, which only ever opens that tenant's data. The work is chatwoot_ai.vector's.
+GET|POST /collections, DELETE /collections/{name}, POST /collections/{name}/reindex. Who may call: the admin key
+(X-Api-Key), or a tenant's own `vectorize_token` as a bearer token, which only ever opens that tenant's data. The work
+is chatwoot_ai.vector's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
 from chatwoot_ai.vector.jobs import public_view
-from chatwoot_ai.vector.models import CollectionRequest, SearchRequest, SyncRequest, VectorizeRequest
+from chatwoot_ai.vector.models import (
+    CollectionRequest,
+    SearchRequest,
+    SyncRequest,
+    VectorizeRequest,
+    check_collection,
+)
 from chatwoot_ai.vectorize_parts import job_store
 
 router = APIGatewayHttpRouter()
@@ -138,30 +145,40 @@ def get_job(job_id: str) -> Response:
 
 @router.post("/search")
 def search_route() -> Response:
-    from chatwoot_ai.vector.search import search
+    from chatwoot_ai.vector.followup import contextual_query
+    from chatwoot_ai.vector.search import retrieve
     from chatwoot_ai.vector.submit import require_collection
 
     request: SearchRequest = _authorized_body(SearchRequest)
     require_collection(request.collection)
-    hits = search(request.tenant_id, request.collection, request.query, request.limit, mode=request.mode,
-                  metadata_filter=request.filter)
-    return json_response(200, {"results": [h.model_dump() for h in hits]})
+    found = retrieve(request.tenant_id, request.collection, contextual_query(request.query, request.previous),
+                     request.limit, mode=request.mode, metadata_filter=request.filter,
+                     gate=not request.include_below_threshold)
+    body: dict[str, Any] = {"results": [h.model_dump() for h in found.hits], "answerable": found.answerable,
+                            "threshold": found.threshold}
+    if found.reason:
+        body["reason"] = found.reason
+    return json_response(200, body)
 
 
 @router.get("/collections")
 def list_collections() -> Response:
-    from chatwoot_ai.vector.store import get_store
+    from chatwoot_ai.vector.embeddings import get_embedder
+    from chatwoot_ai.vector.store import get_store, same_models
     from chatwoot_ai.vector.submit import known_collections
 
     require_admin(router)
     params = router.current_event.query_string_parameters or {}
     tenant_id = params.get("tenant_id") or None
     store = get_store()
-    return json_response(200, {"collections": [
-        {"name": name, "default": name in DEFAULT_COLLECTIONS, "exists": store.exists(name),
-         "points": store.count(name, tenant_id)}
-        for name in known_collections()
-    ]})
+    wanted = get_embedder().models
+    out = []
+    for name in known_collections():
+        models = store.models_of(name)
+        out.append({"name": name, "default": name in DEFAULT_COLLECTIONS, "exists": models is not None,
+                    "points": store.count(name, tenant_id), "models": models,
+                    "reindex_needed": models is not None and not same_models(models, wanted)})
+    return json_response(200, {"collections": out})
 
 
 @router.post("/collections")
@@ -173,7 +190,7 @@ def create_collection() -> Response:
     request = parse_body(router, CollectionRequest)
     store = get_store()
     existed = store.exists(request.name)
-    store.ensure_collection(request.name, get_embedder().dim)
+    store.ensure_collection(request.name, get_embedder().models)
     return json_response(200 if existed else 201, {"name": request.name, "created": not existed})
 
 
@@ -196,3 +213,32 @@ def delete_collection(name: str) -> Response:
     store.delete_collection(name)
     logger.info("collection deleted", extra={"collection": name})
     return json_response(200, {"name": name, "deleted": True})
+
+
+def _is_collection_name(name: str) -> bool:
+    try:
+        check_collection(name)
+    except ValueError:
+        return False
+    return True
+
+
+@router.post("/collections/<name>/reindex")
+def reindex_collection(name: str) -> Response:
+    """Re-embeds every point of the collection with this deployment's model set (a job with progress). A collection
+    already written by this model set answers 409 unless `?force=true`."""
+    from chatwoot_ai.vector.embeddings import get_embedder
+    from chatwoot_ai.vector.reindex import start_reindex
+    from chatwoot_ai.vector.store import get_store, same_models
+
+    require_admin(router)
+    store = get_store()
+    models = store.models_of(name) if _is_collection_name(name) else None
+    if models is None:
+        raise ApiError(404, "unknown_collection", f"collection {name!r} does not exist", "name")
+    force = (router.current_event.query_string_parameters or {}).get("force") == "true"
+    if same_models(models, get_embedder().models) and not force:
+        raise ApiError(409, "up_to_date", f"collection {name!r} already holds this model set's vectors "
+                       "(?force=true re-embeds it anyway)", "name")
+    body = start_reindex(name, store, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
+    return json_response(202, body)

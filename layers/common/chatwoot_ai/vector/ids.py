@@ -8,8 +8,10 @@ import uuid
 from typing import Any
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://chatwoot-ai/vector")
-# Bump when chunking or sparse weighting changes, so stored records are re-embedded once.
-INDEX_VERSION = "1"
+# Bump when chunking, sparse weighting or the payload changes, so stored records are re-embedded once.
+# 2: codes in the payload; the model set is no longer part of the hash (the collection records it, and a model
+# change re-indexes every point, after which unchanged records must still be skipped).
+INDEX_VERSION = "2"
 
 
 def point_id(tenant_id: str, collection: str, record_id: str, chunk: int) -> str:
@@ -17,9 +19,9 @@ def point_id(tenant_id: str, collection: str, record_id: str, chunk: int) -> str
     return str(uuid.uuid5(NAMESPACE, f"{tenant_id}\x1f{collection}\x1f{record_id}\x1f{chunk}"))
 
 
-def text_hash(text: str, model: str, chunking: tuple[int, int]) -> str:
-    """What the vectors depend on: the text, the model and the chunking."""
-    key = f"{INDEX_VERSION}\x1f{model}\x1f{chunking[0]}:{chunking[1]}\x1f{text}"
+def text_hash(text: str, chunking: tuple[int, int]) -> str:
+    """What the points depend on besides the model set (which the collection records): the text and the chunking."""
+    key = f"{INDEX_VERSION}\x1f{chunking[0]}:{chunking[1]}\x1f{text}"
     return hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from chatwoot_ai.settings import get_settings
 from chatwoot_ai.vector import sparse
 from chatwoot_ai.vector.chunking import chunk_text
+from chatwoot_ai.vector.codes import record_codes
 from chatwoot_ai.vector.ids import metadata_hash, point_id, text_hash
 from chatwoot_ai.vector.jobs import now_iso
 from chatwoot_ai.vector.models import VectorizeMessage, VectorRecord
@@ -52,19 +53,20 @@ def index_message(message: VectorizeMessage, store: VectorStore, embedder: Embed
     if not live:
         return result
 
-    store.ensure_collection(collection, embedder.dim)
+    store.ensure_collection(collection, embedder.models)
     chunking = chunking or (settings.chunk_max_chars, settings.chunk_overlap_chars)
     first_ids = {r.id: point_id(tenant, collection, r.id, 0) for r in live}
     previous = store.chunk_zero(collection, list(first_ids.values()))
     pending: list[_Pending] = []
     for record in live:
-        t_hash = text_hash(record.text, embedder.model_name, chunking)
+        t_hash = text_hash(record.text, chunking)
         m_hash = metadata_hash(record.metadata)
         before = previous.get(first_ids[record.id])
         if before and before.get("tenant_id") == tenant and before.get("text_hash") == t_hash:
             if before.get("metadata_hash") != m_hash:
                 store.set_payload(collection, tenant, record.id,
-                                  {"metadata": record.metadata, "metadata_hash": m_hash, "updated_at": now_iso()})
+                                  {"metadata": record.metadata, "metadata_hash": m_hash, "updated_at": now_iso(),
+                                   "codes": record_codes(record.text, record.metadata)})
             result.skipped += 1
             continue
         pending.append(_Pending(record, t_hash, m_hash, chunk_text(record.text, *chunking),
@@ -76,16 +78,17 @@ def index_message(message: VectorizeMessage, store: VectorStore, embedder: Embed
     position = 0
     updated = now_iso()
     for item in pending:
+        codes = record_codes(item.record.text, item.record.metadata)
         for index, chunk in enumerate(item.chunks):
             points.append(Point(
                 id=point_id(tenant, collection, item.record.id, index),
-                dense=dense[position],
+                vectors={name: vectors[position] for name, vectors in dense.items()},
                 sparse=sparse.document_vector(chunk),
                 payload={
                     "tenant_id": tenant, "record_id": item.record.id, "chunk_index": index,
                     "chunk_count": len(item.chunks), "text": chunk, "metadata": item.record.metadata,
                     "text_hash": item.text_hash, "metadata_hash": item.metadata_hash,
-                    "job_id": job_id, "updated_at": updated,
+                    "job_id": job_id, "updated_at": updated, "codes": codes,
                 },
             ))
             position += 1

@@ -19,6 +19,8 @@ _METADATA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 def check_collection(value: str) -> str:
     if not _COLLECTION.match(value):
         raise ValueError("collection must be 1-63 lower-case letters, digits and '_', starting with a letter")
+    if value.endswith("__reindex"):
+        raise ValueError("collection names ending in '__reindex' are reserved for re-indexing")
     return value
 
 
@@ -96,6 +98,10 @@ class SearchRequest(BaseModel):
     mode: SearchMode = "hybrid"
     # Equality on the records' metadata (a list means any of). The tenant condition is added by us, always.
     filter: dict[str, MetadataValue | list[MetadataValue]] = Field(default_factory=dict)
+    # The customer's previous message: a follow-up that cannot stand alone ("e quanto custa?") is searched with it.
+    previous: str = Field(default="", max_length=2000)
+    # Hits below the collection's relevance threshold are left out (answerable false) unless asked for.
+    include_below_threshold: bool = False
 
     @field_validator("query")
     @classmethod
@@ -114,12 +120,16 @@ class SearchRequest(BaseModel):
 
 
 class SearchHit(BaseModel):
-    """One record found: `id` is the caller's record id, `text` the best-matching chunk of it."""
+    """One record found: `id` is the caller's record id, `text` the best-matching chunk of it. `score` ranks the hits
+    of one search (fused, comparable only within it); `relevance` (0-1, calibrated) is comparable across searches and
+    collections, and `relevant` says whether it reaches the collection's threshold."""
 
     id: str
     score: float
     text: str
     metadata: dict[str, Any] = Field(default_factory=dict)
+    relevance: float = 1.0
+    relevant: bool = True
 
 
 class CollectionRequest(BaseModel):

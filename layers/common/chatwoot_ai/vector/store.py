@@ -2,8 +2,13 @@
 
 `QDRANT_URL` selects a server; otherwise the embedded store at `QDRANT_PATH` (`:memory:` in tests). Embedded Qdrant
 allows one client per path per process, so there is one process-wide store (`get_store()`); it is not thread-safe,
-so calls on it are serialised. Collections hold a named dense vector and a named sparse vector (IDF modifier) and a
-`tenant_id` keyword index with `is_tenant=True` (Qdrant co-locates each tenant's points).
+so calls on it are serialised. Every call goes through `self.client` with plain, picklable arguments.
+
+A collection holds one named dense vector per model of the model set (`e5`, `use`; `dense` for a fastembed model),
+a named sparse vector (`sparse`, IDF modifier), a `tenant_id` keyword index with `is_tenant=True` (Qdrant co-locates
+each tenant's points) and a `codes` keyword index (SKUs, order refs, CEPs found in the records). The model set that
+wrote it is recorded in the collection's metadata (`models`); a process with another model set neither writes to
+nor queries it (`CollectionMismatch`) until `reindex.py` has re-embedded it.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ from typing import Any
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
 
-DENSE = "dense"
+DENSE = "dense"  # the vector name of a fastembed model, and of collections written before model sets
 SPARSE = "sparse"
+CODES = "codes"
 
 
 @dataclass
 class Point:
     id: str
-    dense: list[float]
+    vectors: dict[str, list[float]]
     sparse: tuple[list[int], list[float]]
     payload: dict[str, Any]
 
@@ -40,7 +46,35 @@ class Found:
 
 
 class CollectionMismatch(Exception):
-    """The collection exists with another vector size (the embedding model changed)."""
+    """The collection was written by another model set (the embedding models changed): re-index it."""
+
+    def __init__(self, name: str, stored: dict[str, Any] | None, wanted: dict[str, Any]) -> None:
+        self.name, self.stored, self.wanted = name, stored, wanted
+        super().__init__(
+            f"collection {name} holds vectors of {_describe(stored)}; this process embeds with {_describe(wanted)}. "
+            f"Re-index it (POST /collections/{name}/reindex) or delete it and vectorize again.")
+
+
+def _describe(models: dict[str, Any] | None) -> str:
+    if not models:
+        return "an unknown model set"
+    return " + ".join(str(m.get("model")) for m in models.values())
+
+
+def legacy_models(vectors: Any) -> dict[str, Any]:
+    """The model set of a collection created before model sets were recorded: only its vector sizes are known."""
+    if isinstance(vectors, dict):
+        return {name: {"model": None, "dim": params.size} for name, params in vectors.items()}
+    return {}
+
+
+def same_models(stored: dict[str, Any] | None, wanted: dict[str, Any]) -> bool:
+    """Equal sets; a collection from before model sets matches when its vector names and sizes do."""
+    if not stored:
+        return False
+    if all(m.get("model") is None for m in stored.values()):
+        return {k: m["dim"] for k, m in stored.items()} == {k: m["dim"] for k, m in wanted.items()}
+    return stored == wanted
 
 
 class VectorStore:
@@ -49,55 +83,72 @@ class VectorStore:
         self.prefix = prefix
         self.local = local
         self._lock: contextlib.AbstractContextManager[Any] = threading.RLock() if local else contextlib.nullcontext()
-        self._known: set[str] = set()
+        self._models: dict[str, dict[str, Any]] = {}
 
     # ---------------------------------------------------------------- collections
     def physical(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
     def exists(self, name: str) -> bool:
-        if name in self._known:
+        if name in self._models:
             return True
-        with self._lock:
-            found = bool(self.client.collection_exists(self.physical(name)))
-        if found:
-            self._known.add(name)
-        return found
+        return self.models_of(name) is not None
 
-    def ensure_collection(self, name: str, dim: int) -> None:
-        from qdrant_client import models
-
+    def models_of(self, name: str) -> dict[str, Any] | None:
+        """The model set recorded on the collection (None when it does not exist)."""
+        if name in self._models:
+            return self._models[name]
         with self._lock:
-            physical = self.physical(name)
-            if self.client.collection_exists(physical):
-                info = self.client.get_collection(physical)
-                vectors = info.config.params.vectors
-                size = vectors[DENSE].size if isinstance(vectors, dict) and DENSE in vectors else None
-                if size != dim:
-                    raise CollectionMismatch(
-                        f"collection {name} holds {size}-dimensional vectors; the embedding model makes {dim}. "
-                        "Delete the collection and vectorize again after changing the model.")
-                self._known.add(name)
+            if not self.client.collection_exists(self.physical(name)):
+                return None
+            info = self.client.get_collection(self.physical(name))
+        recorded = (info.config.metadata or {}).get("models") if getattr(info.config, "metadata", None) else None
+        models = dict(recorded) if recorded else legacy_models(info.config.params.vectors)
+        self._models[name] = models
+        return models
+
+    def check_models(self, name: str, models: dict[str, Any]) -> None:
+        """Raises CollectionMismatch unless the collection was written by this model set."""
+        stored = self.models_of(name)
+        if stored is not None and not same_models(stored, models):
+            self._models.pop(name, None)  # look again next time: a re-index may have finished meanwhile
+            raise CollectionMismatch(name, stored, models)
+
+    def ensure_collection(self, name: str, models: dict[str, Any]) -> None:
+        """Creates the collection for this model set, or checks that it was written by it."""
+        with self._lock:
+            if self.models_of(name) is not None:
+                self.check_models(name, models)
                 return
+            self.create_physical(self.physical(name), models)
+            self._models[name] = dict(models)
+            logger.info("collection created", extra={"collection": self.physical(name), "models": models})
+
+    def create_physical(self, physical: str, models: dict[str, Any]) -> None:
+        from qdrant_client import models as qm
+
+        with self._lock:
             self.client.create_collection(
                 physical,
-                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                vectors_config={name: qm.VectorParams(size=int(m["dim"]), distance=qm.Distance.COSINE)
+                                for name, m in models.items()},
+                sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+                metadata={"models": models},
             )
             for key, schema in (
-                ("tenant_id", models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True)),
-                ("record_id", models.PayloadSchemaType.KEYWORD),
-                ("chunk_index", models.PayloadSchemaType.INTEGER),
+                ("tenant_id", qm.KeywordIndexParams(type=qm.KeywordIndexType.KEYWORD, is_tenant=True)),
+                ("record_id", qm.PayloadSchemaType.KEYWORD),
+                ("chunk_index", qm.PayloadSchemaType.INTEGER),
+                (CODES, qm.PayloadSchemaType.KEYWORD),
             ):
                 with _quiet_local_index():
                     self.client.create_payload_index(physical, key, field_schema=schema)
-            self._known.add(name)
-            logger.info("collection created", extra={"collection": physical, "dim": dim})
 
     def list_collections(self) -> list[str]:
         with self._lock:
             names = [c.name for c in self.client.get_collections().collections]
-        return sorted(n[len(self.prefix):] for n in names if n.startswith(self.prefix))
+        # A re-index's temporary collection (reindex.SUFFIX) is not a collection of its own.
+        return sorted(n[len(self.prefix):] for n in names if n.startswith(self.prefix) and not n.endswith("__reindex"))
 
     def count(self, name: str, tenant_id: str | None = None) -> int:
         if not self.exists(name):
@@ -108,7 +159,7 @@ class VectorStore:
 
     def delete_collection(self, name: str) -> bool:
         with self._lock:
-            self._known.discard(name)
+            self._models.pop(name, None)
             if not self.client.collection_exists(self.physical(name)):
                 return False
             self.client.delete_collection(self.physical(name))
@@ -131,7 +182,7 @@ class VectorStore:
         structs = [
             models.PointStruct(
                 id=p.id,
-                vector={DENSE: p.dense, SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1])},
+                vector={**p.vectors, SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1])},
                 payload=p.payload,
             )
             for p in points
@@ -203,55 +254,79 @@ class VectorStore:
             self.client.set_payload(self.physical(name), payload=payload, points=models.FilterSelector(filter=flt),
                                     wait=True)
 
+    def scroll(self, physical: str, offset: Any, limit: int, with_vectors: bool | list[str] = False,
+               ) -> tuple[list[Any], Any]:
+        """One page of every point of a physical collection, every tenant (re-indexing only)."""
+        with self._lock:
+            points, next_offset = self.client.scroll(physical, limit=limit, offset=offset, with_payload=True,
+                                                     with_vectors=with_vectors)
+        return list(points), next_offset
+
+    def upsert_raw(self, physical: str, points: list[Any]) -> None:
+        with self._lock:
+            self.client.upsert(physical, points=points, wait=True)
+
+    def drop_physical(self, physical: str) -> None:
+        with self._lock:
+            if self.client.collection_exists(physical):
+                self.client.delete_collection(physical)
+        self._models.clear()
+
     # ---------------------------------------------------------------- queries
-    def query(
+    def query_legs(
         self,
         name: str,
         tenant_id: str,
         *,
-        dense: list[float] | None,
+        dense: dict[str, list[float]],
         sparse: tuple[list[int], list[float]] | None,
+        codes: Sequence[str] = (),
         limit: int,
         metadata_filter: dict[str, Any] | None = None,
-    ) -> list[Found]:
-        """Dense, sparse, or both fused with reciprocal rank fusion; always inside the tenant."""
+    ) -> dict[str, list[Found]]:
+        """Each leg's own ranking (raw scores), in one batch call, always inside the tenant: every dense vector by
+        name, the keyword vector as `sparse`, and `codes`: points carrying a code the query names."""
         from qdrant_client import models
 
         settings = get_settings()
-        if not self.exists(name):
-            return []
         flt = _tenant_filter(tenant_id, metadata_filter)
-        sparse_vector = models.SparseVector(indices=sparse[0], values=sparse[1]) if sparse and sparse[0] else None
-        # IDF from this tenant's points only: another tenant's vocabulary must not shift this tenant's scores.
-        sparse_params = (models.SearchParams(idf=models.IdfCorpusParams(corpus=_tenant_filter(tenant_id)))
-                         if settings.search_tenant_idf else None)
+        requests: list[Any] = []
+        legs: list[str] = []
+        for vector_name, vector in dense.items():
+            legs.append(vector_name)
+            requests.append(models.QueryRequest(query=vector, using=vector_name, filter=flt, limit=limit,
+                                                with_payload=True))
+        if sparse and sparse[0]:
+            # IDF from this tenant's points only: another tenant's vocabulary must not shift this tenant's scores.
+            params = (models.SearchParams(idf=models.IdfCorpusParams(corpus=_tenant_filter(tenant_id)))
+                      if settings.search_tenant_idf else None)
+            legs.append(SPARSE)
+            requests.append(models.QueryRequest(
+                query=models.SparseVector(indices=sparse[0], values=sparse[1]), using=SPARSE, filter=flt,
+                limit=limit, params=params, with_payload=True))
+        if codes and dense:
+            coded = _tenant_filter(tenant_id, metadata_filter)
+            coded.must.append(models.FieldCondition(key=CODES, match=models.MatchAny(any=list(codes))))
+            first = next(iter(dense))
+            legs.append(CODES)
+            requests.append(models.QueryRequest(query=dense[first], using=first, filter=coded, limit=limit,
+                                                with_payload=True))
+        if not requests:
+            return {}
         with self._lock:
-            if dense is not None and sparse_vector is not None:
-                prefetch_limit = max(settings.search_prefetch_limit, limit)
-                response = self.client.query_points(
-                    self.physical(name),
-                    prefetch=[
-                        models.Prefetch(query=dense, using=DENSE, filter=flt, limit=prefetch_limit),
-                        models.Prefetch(query=sparse_vector, using=SPARSE, filter=flt, limit=prefetch_limit,
-                                        params=sparse_params),
-                    ],
-                    query=models.RrfQuery(rrf=models.Rrf(
-                        k=settings.search_rrf_k,
-                        weights=[settings.search_dense_weight, settings.search_sparse_weight])),
-                    query_filter=flt,
-                    limit=limit,
-                    with_payload=True,
-                )
-            elif dense is not None:
-                response = self.client.query_points(self.physical(name), query=dense, using=DENSE, query_filter=flt,
-                                                    limit=limit, with_payload=True)
-            elif sparse_vector is not None:
-                response = self.client.query_points(self.physical(name), query=sparse_vector, using=SPARSE,
-                                                    query_filter=flt, limit=limit, with_payload=True,
-                                                    search_params=sparse_params)
-            else:
-                return []
-        return [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+            responses = self.client.query_batch_points(self.physical(name), requests=requests)
+        return {leg: [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+                for leg, response in zip(legs, responses, strict=True)}
+
+    def vectors(self, name: str, ids: Sequence[str], names: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+        """Stored dense vectors of some points (a candidate one leg did not return still gets its raw score)."""
+        if not ids:
+            return {}
+        with self._lock:
+            found = self.client.retrieve(self.physical(name), ids=list(ids), with_payload=False,
+                                         with_vectors=list(names))
+        return {str(p.id): {k: list(v) for k, v in (p.vector or {}).items() if k in names}  # type: ignore[union-attr]
+                for p in found}
 
 
 def _tenant_condition(tenant_id: str) -> Any:
