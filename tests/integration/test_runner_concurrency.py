@@ -4,6 +4,7 @@ user's first request do; then warm rounds. Each function runs one invocation per
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import uuid
@@ -142,3 +143,25 @@ def test_concurrent_vectorize_and_search_of_two_tenants_stay_apart(fresh_cloud: 
         found = _in_parallel([lambda t=t: search(t) for t in order])
         for tenant, ids in zip(order, found, strict=True):
             assert ids == [f"{tenant}-1"], (tenant, ids)
+
+
+def test_log_lines_name_the_function_that_wrote_them(fresh_cloud: LocalCloud) -> None:
+    """Each environment is its own process, so Powertools' logger there carries its own function's name only."""
+    seen: list[tuple[str, str]] = []
+
+    def listen(function: str, line: str) -> None:
+        seen.append((function, line))
+
+    fresh_cloud.log_listeners.append(listen)
+    try:
+        tenant = "logs_" + uuid.uuid4().hex[:6]
+        assert _put(fresh_cloud, tenant, "config", _config("Loja Log", "http://127.0.0.1:1", "db", "u")) == 200
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(f == "ConfigStreamFunction" for f, _ in seen):
+            time.sleep(0.1)  # the stream's function logs the event it published
+    finally:
+        fresh_cloud.log_listeners.remove(listen)
+    named = [(function, json.loads(line)["function_name"]) for function, line in seen
+             if line.startswith("{") and "function_name" in line]
+    assert {"ConfigApiFunction", "ConfigStreamFunction"} <= {function for function, _ in named}
+    assert all(function == name for function, name in named), [p for p in named if p[0] != p[1]][:3]
