@@ -27,7 +27,7 @@ def get_intake(settings: Settings) -> Intake:
         configs=get_config_cache(),
         sqs=aws.client("sqs"),
         queue_url=settings.resources.conversations_queue_url,
-        history=HistoryStore(aws.table(settings.resources.history_table), settings.conversation.history_ttl_days),
+        history=HistoryStore(settings.resources.history_table, settings.conversation.history_ttl_days),
         idempotency_table=settings.resources.idempotency_table,
         dynamodb_client=aws.client("dynamodb"),
         settings=IntakeSettings(settings.webhook.max_body_bytes, settings.webhook.signature_tolerance_s,

@@ -1,14 +1,15 @@
-"""boto3 clients and resources, created once per settings and pointed at AWS_ENDPOINT_URL when set.
+"""AWS clients and resources, created once per settings and pointed at AWS_ENDPOINT_URL when set.
 
-boto3 itself honours AWS_ENDPOINT_URL; we pass it explicitly too so a client made after the environment changed
-(the local runner, tests) still goes where the settings say.
+Clients come from botocore directly (what `boto3.client` wraps): the webhook receiver then never imports boto3, whose
+package import pulls s3transfer in and was the largest part of the receiver's cold start. Resources (DynamoDB Table)
+need boto3 and import it on first use. botocore honours AWS_ENDPOINT_URL; we pass it explicitly too so a client made
+after the environment changed (the local runner, tests) still goes where the settings say.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from chatwoot_ai.memo import per_settings
@@ -25,11 +26,15 @@ def _options(settings: Settings) -> dict[str, Any]:
 
 @per_settings
 def client(settings: Settings, service: str) -> Any:
-    return boto3.session.Session().client(service, **_options(settings))  # type: ignore[call-overload]
+    import botocore.session
+
+    return botocore.session.get_session().create_client(service, **_options(settings))
 
 
 @per_settings
 def resource(settings: Settings, service: str) -> Any:
+    import boto3
+
     return boto3.session.Session().resource(service, **_options(settings))  # type: ignore[call-overload]
 
 

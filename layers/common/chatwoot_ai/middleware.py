@@ -21,7 +21,7 @@ from chatwoot_ai.observability import logger
 
 @lambda_handler_decorator
 def config_changes(handler: Callable[[Any, Any], Any], event: Any, context: Any) -> Any:
-    # Imported here: the config cache (and boto3 with it) loads on the first event or read that needs it.
+    # Imported here: the config cache (and the AWS clients with it) loads on the first event or read that needs it.
     from chatwoot_ai.config import get_config_cache, is_config_changed_event
 
     if is_config_changed_event(event):

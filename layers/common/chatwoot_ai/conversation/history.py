@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from chatwoot_ai.conversation.queue_job import turn_key
@@ -41,18 +40,28 @@ class ConversationState:
 
 
 class HistoryStore:
-    """Data access for one table; `table` is a boto3 DynamoDB Table resource."""
+    """Data access for one table: a boto3 DynamoDB Table resource, or its name (the resource, and boto3 with it, is
+    then made on first use: the webhook receiver's one write goes through its low-level client)."""
 
     def __init__(self, table: Any, ttl_days: int = 30) -> None:
-        self.table = table
+        self._table = None if isinstance(table, str) else table
+        self.name: str = table if isinstance(table, str) else table.name
         self.ttl_s = ttl_days * 86400
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            from chatwoot_ai import aws
+
+            self._table = aws.table(self.name)
+        return self._table
 
     def _expires(self) -> int:
         return int(time.time()) + self.ttl_s
 
     def turn_put(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> dict[str, Any]:
         """The same item as `add_turn`, as a Put of a low-level TransactWriteItems (the receiver's one write)."""
-        return {"Put": {"TableName": self.table.name, "Item": {
+        return {"Put": {"TableName": self.name, "Item": {
             "pk": {"S": pk}, "sk": {"S": turn_key(at_ms, message_id)}, "role": {"S": role}, "content": {"S": content},
             "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)}, "expires_at": {"N": str(self._expires())},
         }}}
@@ -65,6 +74,7 @@ class HistoryStore:
 
     def turns(self, pk: str, limit: int = 20, after: str | None = None) -> list[Turn]:
         """The last `limit` turns (oldest first), or every turn after the sort key `after`."""
+        from boto3.dynamodb.conditions import Key
         if after:
             condition = Key("pk").eq(pk) & Key("sk").between(after + "\x00", _TURN_HI)
             items = self._query(condition, forward=True, limit=200)
