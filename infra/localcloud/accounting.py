@@ -147,15 +147,22 @@ class Meter:
 
 METER = Meter()
 _target: Meter | None = None
+_patched = False
+
+
+def stop() -> None:
+    """Counts nothing more (a test that metered its own calls)."""
+    global _target
+    _target = None
 
 
 def install(meter: Meter = METER) -> None:
     """Counts every AWS call this process makes from now on, into `meter`."""
-    global _target
-    first = _target is None
+    global _target, _patched
     _target = meter
-    if not first:
+    if _patched:
         return
+    _patched = True
     from botocore.endpoint import Endpoint
 
     make_request = Endpoint.make_request

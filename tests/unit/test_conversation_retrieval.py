@@ -39,7 +39,7 @@ def test_without_anything_relevant_the_answer_from_retrieval_is_a_handoff() -> N
     config = TenantConfig.model_validate({"company": {"name": "Loja", "language": "pt-BR"}})
     turn = Turn(messages=["e para o interior?"], history=[("customer", "qual o prazo de entrega pra capital?")])
     result = factory.run(_plan(), config, "loja", "default", turn, None)
-    assert result.answer is None and result.handoff == "no_answer"
+    assert result.answer is None and result.handoff is not None and result.handoff.reason == "no_answer"
     assert {q for _, q in search.queries} == {"qual o prazo de entrega pra capital? e para o interior?"}
 
 
