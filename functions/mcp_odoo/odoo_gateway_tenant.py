@@ -1,5 +1,6 @@
-"""Who is calling and which Odoo they get: admin key, `X-Tenant-Id` (+ `X-Domain`), the tenant's `odoo` config and
-`odoo_api_key` from the config cache, turned into the operations object every route and tool uses."""
+"""Who is calling and which Odoo they get: admin key, `X-Tenant-Id` (+ `X-Domain` when the tenant has several
+domains), the tenant's `odoo` config and `odoo_api_key` from the config cache, turned into the operations object
+every route and tool uses."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chatwoot_ai.config.tenants import resolve_domain
 from chatwoot_ai.errors import bad_request, unauthorized
 from chatwoot_ai.models import OdooSettings, check_identifier
 from chatwoot_ai.odoo import OdooClient, OdooOperations, OdooTarget
@@ -61,13 +63,15 @@ def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
     tenant_id = _header(headers, "x-tenant-id")
     if not tenant_id:
         raise bad_request("X-Tenant-Id header is required", "X-Tenant-Id", code="missing_tenant")
-    domain = _header(headers, "x-domain") or "default"
+    named = _header(headers, "x-domain")  # optional when the tenant has one domain
     try:
         check_identifier(tenant_id, "X-Tenant-Id")
-        check_identifier(domain, "X-Domain")
+        if named:
+            check_identifier(named, "X-Domain")
     except ValueError as exc:
         raise bad_request(str(exc), "X-Tenant-Id" if "Tenant" in str(exc) else "X-Domain") from None
 
+    domain = resolve_domain(tenant_id, named, "X-Domain")
     odoo, api_key = tenant_odoo(tenant_id, domain, "X-Tenant-Id")
     target = odoo_target(odoo, api_key, min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
     return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)

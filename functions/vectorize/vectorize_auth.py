@@ -8,10 +8,10 @@ import hmac
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from chatwoot_ai.api import header
-from chatwoot_ai.errors import ApiError, unauthorized
+from chatwoot_ai.config.tenants import DEFAULT_DOMAIN, resolve_domain
+from chatwoot_ai.errors import ApiError, bad_request, unauthorized
+from chatwoot_ai.models import check_identifier
 from chatwoot_ai.settings import get_settings
-
-CREDENTIALS_DOMAIN = "default"
 
 
 def is_admin(app: APIGatewayHttpResolver) -> bool:
@@ -26,25 +26,41 @@ def bearer_token(app: APIGatewayHttpResolver) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def tenant_token(tenant_id: str) -> str | None:
+def tenant_tokens(tenant_id: str, domain: str | None) -> dict[str, str]:
+    """domain -> vectorize_token: of the named domain, else of each of the tenant's domains."""
     from chatwoot_ai.config import get_config_cache
 
-    credentials = get_config_cache().credentials(tenant_id, domain=CREDENTIALS_DOMAIN)
-    secret = getattr(credentials, "vectorize_token", None) if credentials is not None else None
-    return secret.get_secret_value() if secret is not None else None
+    cache = get_config_cache()
+    tokens = {}
+    for name in [domain] if domain else cache.domains(tenant_id) or [DEFAULT_DOMAIN]:
+        credentials = cache.credentials(tenant_id, domain=name)
+        secret = getattr(credentials, "vectorize_token", None) if credentials is not None else None
+        if secret is not None and secret.get_secret_value():
+            tokens[name] = secret.get_secret_value()
+    return tokens
 
 
 def authorize_tenant(app: APIGatewayHttpResolver, tenant_id: str) -> str:
-    """"admin" or "tenant"; 401 when neither the admin key nor this tenant's vectorize token was sent."""
+    """"admin" or "tenant"; 401 when neither the admin key nor this tenant's vectorize token was sent. The token is
+    the one of the domain named by `X-Domain`, or of the tenant's only domain; a tenant with several domains gets a
+    400 listing them, but only once the token proved to be one of them (a stranger learns nothing)."""
     if is_admin(app):
-        return "admin"
+        return "admin"  # vectors belong to the tenant, whatever the domain: the admin needs none
     token = bearer_token(app)
     if not token:
         raise unauthorized("send Authorization: Bearer <the tenant's vectorize_token>")
-    expected = tenant_token(tenant_id)
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    named = header(app, "x-domain")
+    if named:
+        try:
+            check_identifier(named, "X-Domain")
+        except ValueError as exc:
+            raise bad_request(str(exc), "X-Domain") from None
+    tokens = tenant_tokens(tenant_id, named)
+    if not any(hmac.compare_digest(token.encode(), expected.encode()) for expected in tokens.values()):
         # One answer for "unknown tenant", "no token configured" and "wrong token": nothing to probe with.
         raise unauthorized("the bearer token is not this tenant's vectorize_token")
+    if not named:
+        resolve_domain(tenant_id, None, "X-Domain")  # the 400 for a tenant with several domains
     return "tenant"
 
 

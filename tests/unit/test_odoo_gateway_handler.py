@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 from support.odoo_double import OdooDouble
 
+import chatwoot_ai.config.tenants  # noqa: F401  # stays importable while the fixture stands in for chatwoot_ai.config
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.odoo import get_pool, get_read_cache
 from chatwoot_ai.settings import reset_settings
@@ -32,6 +33,9 @@ class FakeConfigCache:
 
     def credentials(self, tenant_id: str, domain: str = "default") -> Credentials | None:
         return self.credentials_by_tenant.get(tenant_id)
+
+    def domains(self, tenant_id: str) -> list[str]:
+        return ["default"] if tenant_id in self.configs else []
 
     def handle_event(self, event: dict[str, Any]) -> None:
         self.events.append(event)

@@ -10,11 +10,15 @@ from chatwoot_ai.models import OdooSettings
 from chatwoot_ai.odoo.transport import OdooTarget
 
 
-def tenant_odoo(tenant_id: str, domain: str, tenant_field: str) -> tuple[OdooSettings, str]:
-    """(odoo settings, api key); 404 naming `tenant_field` without a config, 409 without Odoo or its key."""
+def tenant_odoo(tenant_id: str, domain: str | None, tenant_field: str, domain_field: str = "domain"
+                ) -> tuple[OdooSettings, str]:
+    """(odoo settings, api key) of the named domain, or of the tenant's only one when `domain` is None (400 naming
+    `domain_field` when it has several); 404 naming `tenant_field` without a config, 409 without Odoo or its key."""
     from chatwoot_ai.config import get_config_cache
+    from chatwoot_ai.config.tenants import resolve_domain
 
     cache = get_config_cache()
+    domain = resolve_domain(tenant_id, domain, domain_field, cache)
     config = cache.config(tenant_id, domain=domain)
     if config is None:
         raise ApiError(404, "tenant_not_found", f"tenant {tenant_id!r} (domain {domain!r}) has no config",
