@@ -5,8 +5,11 @@ pair. The protocol is length-prefixed JSON messages (multiprocessing's Connectio
 
     parent → child   {"function": {...}}     once, at start
     parent → child   {"event": <JSON>, "request_id": str, "deadline_s": float}   one per invocation
+    child → parent   {"init_s": float}   once, when the first invocation's init phase (the import) is done
     child → parent   {"ok": <the handler's return value>} | {"error": {"type", "message", "trace"}}
-                     plus "init_s" (the cold start) on the first answer
+
+The init phase has a limit of its own (lambdas.INIT_LIMIT_S) and does not count against the function's Timeout: the
+handler's deadline (`get_remaining_time_in_millis`) starts when its init ends, as in Lambda.
 
 Events and results cross as JSON, as they do in Lambda: a result JSON cannot carry fails the invocation
 (Lambda's Runtime.MarshalError), not the process. The handler's stdout and stderr are the process's own, so its log
@@ -74,13 +77,15 @@ def serve(conn: Connection) -> None:
                 conn.send_bytes(json.dumps(reply).encode())
                 return  # Lambda runs the init again in a new environment
             init_s = time.perf_counter() - started
-        context = LambdaContext(function, message["request_id"], message["deadline_s"])
+            conn.send_bytes(json.dumps({"init_s": init_s}).encode())
+        # The deadline counts from the end of the init phase, as Lambda's Timeout does.
+        context = LambdaContext(function, message["request_id"], message["deadline_s"] + (init_s or 0.0))
+        init_s = None
         try:
             result = handler(message["event"], context)
-            payload = json.dumps({"ok": result, "init_s": init_s})
+            payload = json.dumps({"ok": result})
         except Exception as exc:
-            payload = json.dumps({**_error(exc), "init_s": init_s})
-        init_s = None
+            payload = json.dumps(_error(exc))
         conn.send_bytes(payload.encode())
         sys.stdout.flush()
         sys.stderr.flush()

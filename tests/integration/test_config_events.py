@@ -77,6 +77,15 @@ def test_each_committed_change_is_announced_once(api: httpx.Client, tenant_id: s
         {"kind": "mapping", "chatwoot_account_id": account, "chatwoot_inbox_id": 2}] * 2
 
 
+def test_a_credentials_change_is_announced_too(api: httpx.Client, tenant_id: str, bus_events: Any) -> None:
+    """Its stream record carries the KMS ciphertext as a binary attribute, which Lambda's event holds as base64."""
+    api.put(f"/configs/{tenant_id}/default/credentials", json={"chatwoot_webhook_secret": "segredo-1"})
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Loja"}})
+    changes = bus_events(lambda d: d.get("tenant_id") == tenant_id, 2)
+    assert sorted((e["detail"]["config_type"], e["detail"]["version"]) for e in changes) == [
+        ("config", 1), ("credentials", 1)]
+
+
 @pytest.fixture
 def receiver_without_staleness(cloud: Any) -> Iterator[None]:
     """The receiver's cached entries never go stale by time: only a ConfigChanged event can refresh them."""
