@@ -10,16 +10,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
+from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
-from localcloud.qdrant_share import QdrantShare
+from localcloud.qdrant_share import ADDRESS_ENV, FACTORY_ENV, QdrantShare
 from localcloud.sources import Source, build_sources
+from localcloud.state import DataDir
 from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
 
+DEFAULT_SNAPSHOT_S = 2.0  # a kill -9 loses at most this much of the emulated cloud's data
 # Per-function variables that must not leak into the runner's own process (functions run in processes of their own).
 _PROCESS_PRIVATE = {"HOME"}
 
@@ -67,6 +71,12 @@ def _partition_queries() -> None:
     Table._localcloud_partition_queries = True  # type: ignore[attr-defined]
 
 
+_DYNAMODB_WRITES = frozenset({
+    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement",
+    "BatchExecuteStatement", "ExecuteTransaction", "CreateTable", "DeleteTable", "UpdateTable",
+})
+
+
 def _serialise_dynamodb() -> None:
     """moto applies a TransactWriteItems by deep-copying each table it touches and, when a condition fails, putting
     the copy back: a write another request made in between is lost, and a copy taken while another request writes
@@ -78,14 +88,20 @@ def _serialise_dynamodb() -> None:
     if getattr(DynamoHandler, "_localcloud_serialised", False):
         return
     lock = threading.RLock()
+    writes = [0]  # writing requests served: the state snapshots' cheap "did anything change"
     call_action = DynamoHandler.call_action
 
     def serialised(self: Any) -> Any:
         with lock:
+            action = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+            if action in _DYNAMODB_WRITES:
+                writes[0] += 1
             return call_action(self)
 
     DynamoHandler.call_action = serialised  # type: ignore[method-assign]
     DynamoHandler._localcloud_serialised = True  # type: ignore[attr-defined]
+    DynamoHandler._localcloud_lock = lock  # type: ignore[attr-defined]
+    DynamoHandler._localcloud_writes = writes  # type: ignore[attr-defined]
 
 
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
@@ -151,6 +167,8 @@ class LocalCloud:
         region: str = "us-east-1",
         event_sources: bool = True,
         template_path: Path | None = None,
+        persist: bool = False,
+        qdrant_address: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -174,6 +192,14 @@ class LocalCloud:
         self.qdrant_share: QdrantShare | None = None
         self.log_listeners: list[Callable[[str, str], object]] = []  # (function logical id, line)
         self.echo_logs = True
+        # persist: the runner's own moto restores its data from data_dir at start and saves it while it runs and at
+        # stop (persist.py). qdrant_address: use another runner's embedded Qdrant (`localcloud invoke` next to a
+        # running `make run`) instead of opening the folder it holds.
+        self.persist = persist
+        self.qdrant_address = qdrant_address
+        self.snapshot: CloudSnapshot | None = None
+        self.restored: Restored | None = None
+        self._snapshotter: Snapshotter | None = None
 
     @property
     def url(self) -> str:
@@ -206,11 +232,22 @@ class LocalCloud:
         for logical_id in logical_ids or tuple(self.functions):
             self.functions[logical_id].update_environment(changes)
 
-    def start(self) -> LocalCloud:
+    def start(self, serve: bool = True, ready: bool = True) -> LocalCloud:
+        """Provisions the template and builds its functions; with `serve`, also the HTTP API, the event sources,
+        the viewer and the snapshots (`localcloud invoke` needs none of them). `ready=False` leaves /health at
+        503 until the caller sets `gateway.ready` (make run loads the demo tenant first)."""
         started = time.perf_counter()
         ensure_code_paths()
+        saved: dict[str, Any] | None = None
         if self.endpoint_url is None:
             self.moto, self.endpoint_url = start_moto(self.host)
+            if self.persist:
+                self.snapshot = CloudSnapshot(DataDir(self.data_dir).snapshot_file(self.stack_name),
+                                              self.stack_name, self.region)
+                began = time.perf_counter()
+                saved = self.snapshot.load()
+                self.restored = Restored(keys=self.snapshot.restore_keys(saved))
+                self.restored.seconds = time.perf_counter() - began
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         os.environ["AWS_DEFAULT_REGION"] = self.region
@@ -220,6 +257,10 @@ class LocalCloud:
         self.stack = provision(self.stack_name, self.region, self.endpoint_url,
                                {"AdminApiKey": self.admin_key, "ViewerOrigin": self.url, "PublicApiUrl": self.url},
                                template)
+        if self.snapshot is not None and self.restored is not None:
+            began = time.perf_counter()
+            self.snapshot.restore_data(saved, self.stack, self.restored)
+            self.restored.seconds += time.perf_counter() - began
         specs = functions(template, (self.template_path or TEMPLATE_PATH).parent)
         for spec in specs:
             for code_dir in spec.code_dirs:
@@ -227,7 +268,9 @@ class LocalCloud:
                     sys.path.insert(0, str(code_dir))
         local_env = self._apply_environment(specs)
         _reset_shared_caches()
-        if not os.environ.get("QDRANT_URL"):
+        if self.qdrant_address:
+            local_env.update({FACTORY_ENV: "localcloud.qdrant_share:remote_client", ADDRESS_ENV: self.qdrant_address})
+        elif not os.environ.get("QDRANT_URL"):
             from chatwoot_ai.vector.store import get_store
 
             self.qdrant_share = QdrantShare(get_store)
@@ -243,23 +286,31 @@ class LocalCloud:
                     props = event.get("Properties", {})
                     routes.append(Route(props.get("Method", "ANY").upper(), props["Path"],
                                         compile_path(props["Path"]), local))
-            if self.event_sources:
+            if self.event_sources and serve:
                 self.sources.extend(build_sources(self.stack, spec, local, self._stop))
-        self._publish_viewer()
         cors = template["Resources"].get("HttpApi", {}).get("Properties", {}).get("CorsConfiguration")
         self.gateway = Gateway(routes, self.stack.resolver.resolve(cors) if cors else None)
+        if not serve:
+            return self
+        self._publish_viewer()
         self.server = GatewayServer((self.host, self.port), make_handler(self.gateway))
         self._server_thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         self._server_thread.start()
         for source in self.sources:
             source.start()
+        if self.snapshot is not None:
+            interval = float(os.environ.get("LOCALCLOUD_SNAPSHOT_S", DEFAULT_SNAPSHOT_S))
+            self._snapshotter = Snapshotter(self.snapshot, self.stack, interval)
+            self._snapshotter.start()
         self.gateway.health_extra = {
             "functions": sorted(self.functions),
             "routes": [r.route_key for r in self.gateway.routes],
             "event_sources": [s.name for s in self.sources],
             "startup_s": round(time.perf_counter() - started, 3),
         }
-        self.gateway.ready = True
+        if self.restored is not None:
+            self.gateway.health_extra["restored"] = asdict(self.restored)
+        self.gateway.ready = ready
         return self
 
     def _apply_environment(self, specs: list[FunctionSpec]) -> dict[str, str]:
@@ -319,6 +370,11 @@ class LocalCloud:
             source.join(timeout=max(0.1, deadline - time.monotonic()))
         for function in self.functions.values():
             function.close()
+        if self._snapshotter is not None:
+            self._snapshotter.stop()
+            self._snapshotter = None
+        if self.snapshot is not None and self.stack is not None and self.moto is not None:
+            self.snapshot.save(self.stack)  # after every invocation in flight has finished
         if self.qdrant_share is not None:
             self.qdrant_share.stop()
             self.qdrant_share = None
