@@ -96,6 +96,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"cannot start: {exc} (is port {args.port} taken? try PORT=3001 make run)", file=sys.stderr)
         cloud.stop()
         return 1
+    except RuntimeError as exc:  # the saved state cannot be read: never start empty over it
+        print(f"cannot start: {exc}", file=sys.stderr)
+        cloud.stop()
+        return 1
     assert cloud.gateway is not None
     if cloud.restored is not None:
         print(f"state restored from {cloud.snapshot.path if cloud.snapshot else data.root}: "
@@ -172,7 +176,7 @@ def _invoke(args: argparse.Namespace) -> int:
         text = read_event(args.event)
         return invoke(args.function, text, data_dir=args.data_dir, env_file=args.env_vars,
                       endpoint_url=args.endpoint_url, stack_name=args.stack_name)
-    except UsageError as exc:
+    except (UsageError, RuntimeError) as exc:
         print(f"localcloud invoke: {exc}", file=sys.stderr)
         return 2
 

@@ -200,6 +200,7 @@ class LocalCloud:
         self.snapshot: CloudSnapshot | None = None
         self.restored: Restored | None = None
         self._snapshotter: Snapshotter | None = None
+        self._may_save = False
 
     @property
     def url(self) -> str:
@@ -261,6 +262,7 @@ class LocalCloud:
             began = time.perf_counter()
             self.snapshot.restore_data(saved, self.stack, self.restored)
             self.restored.seconds += time.perf_counter() - began
+            self._may_save = True  # never over the file with a state restored halfway
         specs = functions(template, (self.template_path or TEMPLATE_PATH).parent)
         for spec in specs:
             for code_dir in spec.code_dirs:
@@ -373,7 +375,7 @@ class LocalCloud:
         if self._snapshotter is not None:
             self._snapshotter.stop()
             self._snapshotter = None
-        if self.snapshot is not None and self.stack is not None and self.moto is not None:
+        if self.snapshot is not None and self.stack is not None and self.moto is not None and self._may_save:
             self.snapshot.save(self.stack)  # after every invocation in flight has finished
         if self.qdrant_share is not None:
             self.qdrant_share.stop()

@@ -113,11 +113,17 @@ class CloudSnapshot:
         self._save_lock = threading.Lock()
 
     def load(self) -> dict[str, Any] | None:
+        """The saved state, None when there is none. A file this code cannot read is an error, not an empty state:
+        starting empty would overwrite it at the next snapshot."""
         if not self.path.is_file():
             return None
-        data = json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RuntimeError(f"{self.path} is not readable ({exc}): move it away to start empty") from exc
         if data.get("format") != FORMAT or data.get("stack") != self.stack_name:
-            return None
+            raise RuntimeError(f"{self.path} is format {data.get('format')} of stack {data.get('stack')!r}, not "
+                               f"format {FORMAT} of {self.stack_name!r}: move it away to start empty")
         return data  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- restore

@@ -40,13 +40,17 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """The pid runs, and is a localcloud process where /proc tells (a pid reused after a kill -9 is not ours)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return b"localcloud" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
 
 
 class DataDir:

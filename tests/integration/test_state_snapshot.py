@@ -86,7 +86,12 @@ def test_a_snapshot_restores_items_messages_and_the_key(stack: Stack, tmp_path: 
     assert part["Body"] == "parte-0" and part["MessageAttributes"]["kind"]["StringValue"] == "push"
 
 
-def test_a_snapshot_of_another_stack_is_not_restored(stack: Stack, tmp_path: Path) -> None:
+def test_a_state_it_cannot_read_is_refused_not_overwritten(stack: Stack, tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     CloudSnapshot(path, stack.name, "us-east-1").save(stack)
-    assert CloudSnapshot(path, "another-stack", "us-east-1").load() is None
+    with pytest.raises(RuntimeError, match="another-stack"):
+        CloudSnapshot(path, "another-stack", "us-east-1").load()
+    path.write_text('{"format": 1, "stack": ')  # cut short (not by us: our writes are atomic)
+    with pytest.raises(RuntimeError, match="move it away"):
+        CloudSnapshot(path, stack.name, "us-east-1").load()
+    assert CloudSnapshot(tmp_path / "none.json", stack.name, "us-east-1").load() is None
