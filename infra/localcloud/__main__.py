@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +30,14 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="start the local stack")
-    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    run.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None,
-                     help="use this AWS endpoint (LocalStack, AWS) instead of starting moto")
-    run.add_argument("--stack-name", default=os.environ.get("STACK_NAME", "chatwoot-ai"))
-    run.add_argument("--no-seed", action="store_true", help="do not load the demo tenant")
-    _data_dir_arg(run)
+    start = sub.add_parser("run", help="start the local stack")
+    start.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    start.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    start.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL") or None,
+                       help="use this AWS endpoint (LocalStack, AWS) instead of starting moto")
+    start.add_argument("--stack-name", default=os.environ.get("STACK_NAME", "chatwoot-ai"))
+    start.add_argument("--no-seed", action="store_true", help="do not load the demo tenant")
+    _data_dir_arg(start)
 
     invoke = sub.add_parser("invoke", help="invoke one function once, like `sam local invoke`")
     invoke.add_argument("function", metavar="FunctionLogicalId")
@@ -58,114 +55,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "run":
-        return _run(args)
+        from localcloud.run import run
+
+        return run(args.port, args.host, args.stack_name, args.endpoint_url, args.data_dir, seed=not args.no_seed)
     if args.command == "invoke":
         return _invoke(args)
     if args.command == "generate-event":
         return _generate(args)
     return _reset(args)
-
-
-# -------------------------------------------------------------------- run
-def _run(args: argparse.Namespace) -> int:
-    from localcloud.cloud import LocalCloud
-    from localcloud.logs import LogRouter
-
-    data = DataDir(args.data_dir)
-    running = data.running()
-    if running is not None:
-        print(f"a stack already runs on {data.root}: {running.get('url')} (pid {running['pid']})", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    print(f"starting the local stack on http://{args.host}:{args.port} ...", flush=True)
-    cloud = LocalCloud(port=args.port, host=args.host, stack_name=args.stack_name, endpoint_url=args.endpoint_url,
-                       data_dir=data.root, admin_key=data.admin_key(), persist=True)
-    log_format = os.environ.get("LOG_FORMAT", "plain")
-    router = LogRouter(data.logs, log_format)
-    cloud.echo_logs = False
-    cloud.log_listeners.append(router)
-    try:
-        cloud.start(ready=args.no_seed)
-    except OSError as exc:
-        print(f"cannot start: {exc} (is port {args.port} taken? try PORT=3001 make run)", file=sys.stderr)
-        cloud.stop()
-        return 1
-    except RuntimeError as exc:  # the saved state cannot be read: never start empty over it
-        print(f"cannot start: {exc}", file=sys.stderr)
-        cloud.stop()
-        return 1
-    assert cloud.gateway is not None
-    if cloud.restored is not None:
-        print(f"state restored from {cloud.snapshot.path if cloud.snapshot else data.root}: "
-              f"{cloud.restored.summary()}", flush=True)
-    demo = None
-    if not args.no_seed:
-        demo = _seed(cloud)
-        cloud.gateway.ready = True
-    data.write_run(_run_info(cloud, args.stack_name, demo))
-    print(
-        "\n".join([
-            "",
-            "Chatwoot AI is running.",
-            f"  API             {cloud.url}",
-            f"  health          {cloud.url}/health",
-            f"  viewer          {cloud.url}/viewer/",
-            f"  Chatwoot hook   {cloud.url}/webhooks/chatwoot",
-            f"  MCP (Odoo)      {cloud.url}/mcp",
-            f"  emulated AWS    {cloud.endpoint_url}",
-            f"  admin key       {cloud.admin_key}   (send as X-Api-Key)",
-            f"  state           {data.root} (kept across restarts; `make reset` empties it)",
-            f"  logs            {data.logs}/<function>.log"
-            + ("" if router.echo_json else "   (LOG_FORMAT=json prints them here too)"),
-            "Ctrl-C or SIGTERM stops it.",
-        ]),
-        flush=True,
-    )
-    # A signal can land on any of the stack's threads; CPython runs the handler in the main thread only when that
-    # thread wakes up, and a wait without a timeout may never wake (a SIGTERM was seen lost that way).
-    while not stop.wait(0.5):
-        pass
-    print("stopping ...", flush=True)
-    cloud.stop()
-    data.clear_run()
-    router.close()
-    print(f"stopped. state saved in {data.root}", flush=True)
-    sys.stderr.flush()
-    # Native threads of the libraries (onnxruntime's pool) must not race the interpreter's teardown: a C++ thread
-    # alive at exit aborts the process. Everything is stopped and flushed, so leave without the teardown.
-    os._exit(0)
-
-
-def _seed(cloud: Any) -> dict[str, Any] | None:
-    from localcloud.events import DEMO_INBOX
-    from localcloud.seed import DEMO_ACCOUNT, DEMO_TENANT, seed_demo
-
-    assert cloud.gateway is not None
-    cloud.gateway.health_extra["demo"] = {"tenant": DEMO_TENANT, "loaded": False}
-    try:
-        print(seed_demo(cloud), flush=True)
-    except Exception as exc:  # the stack is still useful without the demo tenant
-        print(f"warning: the demo tenant could not be loaded: {type(exc).__name__}: {exc}", file=sys.stderr)
-        cloud.gateway.health_extra["demo"] = {"tenant": DEMO_TENANT, "loaded": False, "error": str(exc)}
-        return None
-    cloud.gateway.health_extra["demo"] = {"tenant": DEMO_TENANT, "loaded": True}
-    return {"tenant": DEMO_TENANT, "account_id": DEMO_ACCOUNT, "inbox_id": DEMO_INBOX,
-            "credentials": str(cloud.data_dir / "demo-credentials.json")}
-
-
-def _run_info(cloud: Any, stack_name: str, demo: dict[str, Any] | None) -> dict[str, Any]:
-    share = cloud.qdrant_share.environment() if cloud.qdrant_share is not None else {}
-    from localcloud.qdrant_share import ADDRESS_ENV
-
-    return {"url": cloud.url, "host": cloud.host, "port": cloud.port, "endpoint_url": cloud.endpoint_url,
-            "stack_name": stack_name, "admin_key": cloud.admin_key, "qdrant": share.get(ADDRESS_ENV),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "demo": demo}
 
 
 # -------------------------------------------------------------------- invoke

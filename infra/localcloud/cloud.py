@@ -104,6 +104,51 @@ def _serialise_dynamodb() -> None:
     DynamoHandler._localcloud_writes = writes  # type: ignore[attr-defined]
 
 
+def _keep_tables_on_rollback() -> None:
+    """moto rolls a failed TransactWriteItems back by putting deep copies in place of the tables it touched: every
+    reader holding the table's stream shard (the runner's stream pollers, through their shard iterators) then reads
+    a shard that no longer receives records, and the ConfigChanged events stop after the first 412 of the Config API
+    (test_config_events after test_config_api). Here the pre-transaction state is moved back into the original
+    objects, the stream shard included, so nothing that holds them goes stale. Stream reads are served under the
+    DynamoDB lock too, so no reader sees a record of a transaction that is then rolled back. Applied once per
+    process."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    if getattr(DynamoDBBackend, "_localcloud_keeps_tables", False):
+        return
+    transact = DynamoDBBackend.transact_write_items
+
+    def transact_in_place(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        before = dict(self.tables)
+        try:
+            transact(self, transact_items)
+        finally:
+            for name, original in before.items():
+                rolled_back = self.tables.get(name)
+                if rolled_back is None or rolled_back is original:
+                    continue
+                shard = original.stream_shard
+                original.__dict__.update(rolled_back.__dict__)
+                if shard is not None and rolled_back.stream_shard is not None:
+                    shard.items = rolled_back.stream_shard.items
+                    original.stream_shard = shard
+                self.tables[name] = original
+
+    DynamoDBBackend.transact_write_items = transact_in_place  # type: ignore[method-assign]
+    lock = getattr(DynamoHandler, "_localcloud_lock", None)
+    if lock is not None:
+        call_action = DynamoDBStreamsHandler.call_action
+
+        def serialised(self: Any) -> Any:
+            with lock:
+                return call_action(self)
+
+        DynamoDBStreamsHandler.call_action = serialised  # type: ignore[method-assign]
+    DynamoDBBackend._localcloud_keeps_tables = True  # type: ignore[attr-defined]
+
+
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
     import logging
 
@@ -111,6 +156,7 @@ def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, s
 
     _partition_queries()
     _serialise_dynamodb()
+    _keep_tables_on_rollback()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
 
@@ -247,7 +293,7 @@ class LocalCloud:
                                               self.stack_name, self.region)
                 began = time.perf_counter()
                 saved = self.snapshot.load()
-                self.restored = Restored(keys=self.snapshot.restore_keys(saved))
+                self.restored = Restored(found=saved is not None, keys=self.snapshot.restore_keys(saved))
                 self.restored.seconds = time.perf_counter() - began
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -44,6 +44,7 @@ FORMAT = 1
 class Restored:
     """What a restore put back, and how long it took."""
 
+    found: bool = False  # a saved state existed
     items: int = 0
     tables: int = 0
     messages: int = 0
