@@ -10,16 +10,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
+from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
-from localcloud.qdrant_share import QdrantShare
+from localcloud.qdrant_share import ADDRESS_ENV, FACTORY_ENV, QdrantShare
 from localcloud.sources import Source, build_sources
+from localcloud.state import DataDir
 from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
 
+DEFAULT_SNAPSHOT_S = 2.0  # a kill -9 loses at most this much of the emulated cloud's data
 # Per-function variables that must not leak into the runner's own process (functions run in processes of their own).
 _PROCESS_PRIVATE = {"HOME"}
 
@@ -67,6 +71,12 @@ def _partition_queries() -> None:
     Table._localcloud_partition_queries = True  # type: ignore[attr-defined]
 
 
+_DYNAMODB_WRITES = frozenset({
+    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement",
+    "BatchExecuteStatement", "ExecuteTransaction", "CreateTable", "DeleteTable", "UpdateTable",
+})
+
+
 _dynamodb_served = 0
 
 
@@ -86,47 +96,67 @@ def _serialise_dynamodb() -> None:
     if getattr(DynamoHandler, "_localcloud_serialised", False):
         return
     lock = threading.RLock()
+    writes = [0]  # writing requests served: the state snapshots' cheap "did anything change"
     call_action = DynamoHandler.call_action
 
     def serialised(self: Any) -> Any:
         global _dynamodb_served
         with lock:
             _dynamodb_served += 1
+            action = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+            if action in _DYNAMODB_WRITES:
+                writes[0] += 1
             return call_action(self)
 
     DynamoHandler.call_action = serialised  # type: ignore[method-assign]
     DynamoHandler._localcloud_serialised = True  # type: ignore[attr-defined]
+    DynamoHandler._localcloud_lock = lock  # type: ignore[attr-defined]
+    DynamoHandler._localcloud_writes = writes  # type: ignore[attr-defined]
 
 
 def _keep_tables_on_rollback() -> None:
-    """moto rolls a cancelled TransactWriteItems back by putting a deep copy of each table in the table's place. Its
-    stream readers (the ConfigStream function's event source) hold the old table's stream: from then on they see no
-    record, and no ConfigChanged event is published again. Put the copy's items into the table object everyone
-    holds instead, and drop the stream records of the writes that were undone. Applied once per process."""
+    """moto rolls a failed TransactWriteItems back by putting deep copies in place of the tables it touched: every
+    reader holding the table's stream shard (the runner's stream pollers, through their shard iterators) then reads
+    a shard that no longer receives records, and the ConfigChanged events stop after the first 412 of the Config API
+    (test_config_events after test_config_api). Here the pre-transaction state is moved back into the original
+    objects, the stream shard included, so nothing that holds them goes stale. Stream reads are served under the
+    DynamoDB lock too, so no reader sees a record of a transaction that is then rolled back. Applied once per
+    process."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    if getattr(DynamoDBBackend, "_localcloud_keep_tables", False):
+    if getattr(DynamoDBBackend, "_localcloud_keeps_tables", False):
         return
     transact = DynamoDBBackend.transact_write_items
 
-    def keep_tables(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        names = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
-        live = {name: self.tables[name] for name in names if name in self.tables}
-        marks = {name: len(t.stream_shard.items) for name, t in live.items() if t.stream_shard is not None}
+    def transact_in_place(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        before = dict(self.tables)
         try:
-            return transact(self, transact_items)
-        except Exception:
-            for name, table in live.items():
-                copy = self.tables.get(name)
-                if copy is not None and copy is not table:
-                    table.items = copy.items
-                    self.tables[name] = table
-                if name in marks and table.stream_shard is not None:
-                    del table.stream_shard.items[marks[name]:]
-            raise
+            transact(self, transact_items)
+        finally:
+            for name, original in before.items():
+                rolled_back = self.tables.get(name)
+                if rolled_back is None or rolled_back is original:
+                    continue
+                shard = original.stream_shard
+                original.__dict__.update(rolled_back.__dict__)
+                if shard is not None and rolled_back.stream_shard is not None:
+                    shard.items = rolled_back.stream_shard.items
+                    original.stream_shard = shard
+                self.tables[name] = original
 
-    DynamoDBBackend.transact_write_items = keep_tables  # type: ignore[method-assign]
-    DynamoDBBackend._localcloud_keep_tables = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_in_place  # type: ignore[method-assign]
+    lock = getattr(DynamoHandler, "_localcloud_lock", None)
+    if lock is not None:
+        call_action = DynamoDBStreamsHandler.call_action
+
+        def serialised(self: Any) -> Any:
+            with lock:
+                return call_action(self)
+
+        DynamoDBStreamsHandler.call_action = serialised  # type: ignore[method-assign]
+    DynamoDBBackend._localcloud_keeps_tables = True  # type: ignore[attr-defined]
 
 
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
@@ -193,6 +223,8 @@ class LocalCloud:
         region: str = "us-east-1",
         event_sources: bool = True,
         template_path: Path | None = None,
+        persist: bool = False,
+        qdrant_address: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -217,6 +249,15 @@ class LocalCloud:
         self.log_listeners: list[Callable[[str, str], object]] = []  # (function logical id, line)
         self.echo_logs = True
         self._saved_environ: dict[str, str | None] = {}
+        # persist: the runner's own moto restores its data from data_dir at start and saves it while it runs and at
+        # stop (persist.py). qdrant_address: use another runner's embedded Qdrant (`localcloud invoke` next to a
+        # running `make run`) instead of opening the folder it holds.
+        self.persist = persist
+        self.qdrant_address = qdrant_address
+        self.snapshot: CloudSnapshot | None = None
+        self.restored: Restored | None = None
+        self._snapshotter: Snapshotter | None = None
+        self._may_save = False
 
     @property
     def url(self) -> str:
@@ -249,11 +290,22 @@ class LocalCloud:
         for logical_id in logical_ids or tuple(self.functions):
             self.functions[logical_id].update_environment(changes)
 
-    def start(self) -> LocalCloud:
+    def start(self, serve: bool = True, ready: bool = True) -> LocalCloud:
+        """Provisions the template and builds its functions; with `serve`, also the HTTP API, the event sources,
+        the viewer and the snapshots (`localcloud invoke` needs none of them). `ready=False` leaves /health at
+        503 until the caller sets `gateway.ready` (make run loads the demo tenant first)."""
         started = time.perf_counter()
         ensure_code_paths()
+        saved: dict[str, Any] | None = None
         if self.endpoint_url is None:
             self.moto, self.endpoint_url = start_moto(self.host)
+            if self.persist:
+                self.snapshot = CloudSnapshot(DataDir(self.data_dir).snapshot_file(self.stack_name),
+                                              self.stack_name, self.region)
+                began = time.perf_counter()
+                saved = self.snapshot.load()
+                self.restored = Restored(found=saved is not None, keys=self.snapshot.restore_keys(saved))
+                self.restored.seconds = time.perf_counter() - began
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         os.environ["AWS_DEFAULT_REGION"] = self.region
@@ -263,6 +315,11 @@ class LocalCloud:
         self.stack = provision(self.stack_name, self.region, self.endpoint_url,
                                {"AdminApiKey": self.admin_key, "ViewerOrigin": self.url, "PublicApiUrl": self.url},
                                template)
+        if self.snapshot is not None and self.restored is not None:
+            began = time.perf_counter()
+            self.snapshot.restore_data(saved, self.stack, self.restored)
+            self.restored.seconds += time.perf_counter() - began
+            self._may_save = True  # never over the file with a state restored halfway
         specs = functions(template, (self.template_path or TEMPLATE_PATH).parent)
         for spec in specs:
             for code_dir in spec.code_dirs:
@@ -270,7 +327,9 @@ class LocalCloud:
                     sys.path.insert(0, str(code_dir))
         local_env = self._apply_environment(specs)
         _reset_shared_caches()
-        if not os.environ.get("QDRANT_URL"):
+        if self.qdrant_address:
+            local_env.update({FACTORY_ENV: "localcloud.qdrant_share:remote_client", ADDRESS_ENV: self.qdrant_address})
+        elif not os.environ.get("QDRANT_URL"):
             from chatwoot_ai.vector.store import get_store
 
             self.qdrant_share = QdrantShare(get_store)
@@ -286,23 +345,31 @@ class LocalCloud:
                     props = event.get("Properties", {})
                     routes.append(Route(props.get("Method", "ANY").upper(), props["Path"],
                                         compile_path(props["Path"]), local))
-            if self.event_sources:
+            if self.event_sources and serve:
                 self.sources.extend(build_sources(self.stack, spec, local, self._stop))
-        self._publish_viewer()
         cors = template["Resources"].get("HttpApi", {}).get("Properties", {}).get("CorsConfiguration")
         self.gateway = Gateway(routes, self.stack.resolver.resolve(cors) if cors else None)
+        if not serve:
+            return self
+        self._publish_viewer()
         self.server = GatewayServer((self.host, self.port), make_handler(self.gateway))
         self._server_thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         self._server_thread.start()
         for source in self.sources:
             source.start()
+        if self.snapshot is not None:
+            interval = float(os.environ.get("LOCALCLOUD_SNAPSHOT_S", DEFAULT_SNAPSHOT_S))
+            self._snapshotter = Snapshotter(self.snapshot, self.stack, interval)
+            self._snapshotter.start()
         self.gateway.health_extra = {
             "functions": sorted(self.functions),
             "routes": [r.route_key for r in self.gateway.routes],
             "event_sources": [s.name for s in self.sources],
             "startup_s": round(time.perf_counter() - started, 3),
         }
-        self.gateway.ready = True
+        if self.restored is not None:
+            self.gateway.health_extra["restored"] = asdict(self.restored)
+        self.gateway.ready = ready
         return self
 
     def _apply_environment(self, specs: list[FunctionSpec]) -> dict[str, str]:
@@ -373,6 +440,11 @@ class LocalCloud:
             source.join(timeout=max(0.1, deadline - time.monotonic()))
         for function in self.functions.values():
             function.close()
+        if self._snapshotter is not None:
+            self._snapshotter.stop()
+            self._snapshotter = None
+        if self.snapshot is not None and self.stack is not None and self.moto is not None and self._may_save:
+            self.snapshot.save(self.stack)  # after every invocation in flight has finished
         if self.qdrant_share is not None:
             self.qdrant_share.stop()
             self.qdrant_share = None

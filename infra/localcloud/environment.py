@@ -5,8 +5,12 @@ pair. The protocol is length-prefixed JSON messages (multiprocessing's Connectio
 
     parent → child   {"function": {...}}     once, at start
     parent → child   {"event": <JSON>, "request_id": str, "deadline_s": float}   one per invocation
-    child → parent   {"ok": <the handler's return value>} | {"error": {"type", "message", "trace"}}
-                     plus "init_s" (the cold start) on the first answer
+    child → parent   {"init_s": float}   once, when the first invocation's init phase (the import) is done
+    child → parent   {"ok": <the handler's return value>} | {"error": {"type", "message", "trace"}}, with "usage"
+                     (what the invocation would be billed for: localcloud.accounting)
+
+The init phase has a limit of its own (lambdas.INIT_TIMEOUT_S) and does not count against the function's Timeout:
+the handler's deadline (`get_remaining_time_in_millis`) starts when its init ends, as in Lambda.
 
 Events and results cross as JSON, as they do in Lambda: a result JSON cannot carry fails the invocation
 (Lambda's Runtime.MarshalError), not the process. The handler's stdout and stderr are the process's own, so its log
@@ -78,6 +82,7 @@ def serve(conn: Connection) -> None:
                 conn.send_bytes(json.dumps(reply).encode())
                 return  # Lambda runs the init again in a new environment
             init_s = time.perf_counter() - started
+            conn.send_bytes(json.dumps({"init_s": init_s}).encode())
         # The function's timeout starts after the init phase, as in Lambda.
         context = LambdaContext(function, message["request_id"], message["deadline_s"] + (init_s or 0.0))
         try:
@@ -88,9 +93,9 @@ def serve(conn: Connection) -> None:
         # Lambda bills the invocation by the millisecond, and the init phase of a cold start with it.
         usage = {"billed_ms": math.ceil((time.perf_counter() - started) * 1000), **accounting.METER.take()}
         try:
-            payload = json.dumps({**reply, "init_s": init_s, "usage": usage})
+            payload = json.dumps({**reply, "usage": usage})
         except (TypeError, ValueError) as exc:  # a result JSON cannot carry: Lambda's Runtime.MarshalError
-            payload = json.dumps({**_error(exc), "init_s": init_s, "usage": usage})
+            payload = json.dumps({**_error(exc), "usage": usage})
         init_s = None
         conn.send_bytes(payload.encode())
         sys.stdout.flush()

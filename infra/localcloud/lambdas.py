@@ -39,6 +39,8 @@ CODE_PATHS = [
 ]
 INFRA = ROOT / "infra"
 DEFAULT_MAX_ENVIRONMENTS = 4
+# Lambda limits an on-demand function's init phase to 10 s; here imports share two cores with everything else (a
+# test suite, moto, other functions' cold starts), so the local limit is LOCALCLOUD_INIT_TIMEOUT_S, default 60 s.
 INIT_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_INIT_TIMEOUT_S", "60"))
 
 
@@ -80,7 +82,8 @@ class Environment:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         child.close()
-        threading.Thread(target=self._pump_logs, name=f"logs-{self.log_stream}", daemon=True).start()
+        self._pump = threading.Thread(target=self._pump_logs, name=f"logs-{self.log_stream}", daemon=True)
+        self._pump.start()
         self.conn = Connection(parent.detach())
         self.conn.send_bytes(json.dumps({"function": {
             "name": spec.logical_id, "handler": spec.handler, "memory": spec.memory,
@@ -114,19 +117,12 @@ class Environment:
             raise InvocationError(name, "InvalidRequestContentException", str(exc)) from exc
         try:
             self.conn.send_bytes(payload.encode())
-            # Lambda's init phase has a limit of its own (10 s), apart from the function's timeout; here imports
-            # share two cores with everything else, so the first invocation gets INIT_TIMEOUT_S on top.
-            if not self.conn.poll(timeout_s + 0.5 + (INIT_TIMEOUT_S if self.invocations == 0 else 0)):
-                self.kill()
-                raise InvocationError(name, "Task timed out", f"after {timeout_s:.2f} seconds")
-            reply = json.loads(self.conn.recv_bytes())
+            reply = self._reply(name, timeout_s)
         except (EOFError, OSError) as exc:
             self.kill()
             code = self.process.poll()
             raise InvocationError(name, "Runtime.ExitError", f"the environment's process exited ({code})") from exc
         self.invocations += 1
-        if reply.get("init_s") is not None:
-            self.function.cold_starts.append(reply["init_s"])
         self.function.usage.add(reply.get("usage") or {})
         if "error" in reply:
             error = reply["error"]
@@ -134,6 +130,23 @@ class Environment:
                 self.kill()
             raise InvocationError(name, error["type"], error["message"], error.get("trace", ""))
         return reply["ok"]
+
+    def _reply(self, name: str, timeout_s: float) -> dict[str, Any]:
+        """The invocation's answer. A cold environment first reports its init phase (the handler's import), which
+        has a limit of its own (INIT_TIMEOUT_S) and does not count against the function's Timeout, as in Lambda."""
+        if self.invocations == 0:
+            if not self.conn.poll(INIT_TIMEOUT_S + 0.5):
+                self.kill()
+                raise InvocationError(name, "Runtime.InitTimeout", f"init did not finish in {INIT_TIMEOUT_S:.0f} s")
+            first: dict[str, Any] = json.loads(self.conn.recv_bytes())
+            if "init_s" not in first:
+                return first  # the import failed: that is the answer
+            self.function.cold_starts.append(first["init_s"])
+        if not self.conn.poll(timeout_s + 0.5):
+            self.kill()
+            raise InvocationError(name, "Task timed out", f"after {timeout_s:.2f} seconds")
+        reply: dict[str, Any] = json.loads(self.conn.recv_bytes())
+        return reply
 
     @property
     def alive(self) -> bool:
@@ -144,6 +157,7 @@ class Environment:
             self.process.kill()
         self.process.wait()
         self.conn.close()
+        self._pump.join(timeout=2)  # the process's last lines reach the log sinks before the environment is gone
 
     def stop(self, timeout_s: float = 2.0) -> None:
         if self.process.poll() is None:

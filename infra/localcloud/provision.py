@@ -6,15 +6,21 @@ Resources are created in the order their references allow; re-running against an
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localcloud.template import Resolver, load_template
 
 LOCAL_ACCOUNT = "123456789012"
+_CLIENTS_LOCK = threading.Lock()
+# Tags that find a resource this runner created before (the KMS key has no name to find it by).
+STACK_TAG = "localcloud:stack"
+LOGICAL_ID_TAG = "localcloud:logical-id"
 
 # Types the runner plays itself or that have no local meaning.
 _SKIPPED = {
@@ -38,17 +44,27 @@ class Stack:
     refs: dict[str, Any] = field(default_factory=dict)
     attrs: dict[tuple[str, str], Any] = field(default_factory=dict)
     template: dict[str, Any] = field(default_factory=dict)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _session: Any = field(default=None, repr=False)
 
     @property
     def resolver(self) -> Resolver:
         return Resolver(self.params, self.refs, self.attrs)
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-        )
+        """One client per service (a client costs ~50-150 ms to build; they are thread-safe once built)."""
+        with _CLIENTS_LOCK:
+            client = self._clients.get(service)
+            if client is None:
+                if self._session is None:
+                    self._session = boto3.session.Session()  # one session: its loader reads the models once
+                client = self._clients[service] = self._session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=Config(max_pool_connections=64),  # every poller of the runner shares it
+                )
+        return client
 
 
 def pseudo_params(stack_name: str, region: str, account: str = LOCAL_ACCOUNT) -> dict[str, Any]:
@@ -200,10 +216,28 @@ def _rule(stack: Stack, logical_id: str, props: dict[str, Any]) -> None:
 
 
 def _kms_key(stack: Stack, logical_id: str, props: dict[str, Any]) -> None:
-    meta = stack.client("kms").create_key(Description=props.get("Description", logical_id))["KeyMetadata"]
+    """Reuses the key this stack created before (found by its tags: a restored state, or a second run against
+    LocalStack), else creates it. A new key every start would leave every stored ciphertext undecryptable."""
+    kms = stack.client("kms")
+    tags = [{"TagKey": STACK_TAG, "TagValue": stack.name}, {"TagKey": LOGICAL_ID_TAG, "TagValue": logical_id}]
+    meta = _tagged_key(kms, tags)
+    if meta is None:
+        meta = kms.create_key(Description=props.get("Description", logical_id), Tags=tags)["KeyMetadata"]
     stack.refs[logical_id] = meta["KeyId"]
     stack.attrs[(logical_id, "Arn")] = meta["Arn"]
     stack.attrs[(logical_id, "KeyId")] = meta["KeyId"]
+
+
+def _tagged_key(kms: Any, tags: list[dict[str, str]]) -> dict[str, Any] | None:
+    wanted = {(t["TagKey"], t["TagValue"]) for t in tags}
+    for page in kms.get_paginator("list_keys").paginate():
+        for key in page["Keys"]:
+            found = {(t["TagKey"], t["TagValue"]) for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}
+            if wanted <= found:
+                meta: dict[str, Any] = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+                if meta.get("KeyState") == "Enabled":
+                    return meta
+    return None
 
 
 def _kms_alias(stack: Stack, logical_id: str, props: dict[str, Any]) -> None:

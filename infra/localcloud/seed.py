@@ -91,6 +91,9 @@ def seed_demo(cloud: Any) -> str:
     admin = {"X-Api-Key": cloud.admin_key}
     base = f"{cloud.url}/configs/{DEMO_TENANT}/{DEMO_DOMAIN}"
     with httpx.Client(timeout=30) as http:
+        stored = http.get(f"{base}/config", headers=admin)
+        if stored.status_code == 200:  # a restart: keep the user's edits, point the tenant at today's doubles
+            return _reconnect(http, base, admin, stored.json()["data"], chatwoot.url, odoo, secrets_file)
         for doc_type, body in (("config", _demo_config(chatwoot.url, odoo)), ("credentials", creds)):
             response = http.put(f"{base}/{doc_type}", json=body, headers=admin)
             response.raise_for_status()
@@ -103,13 +106,48 @@ def seed_demo(cloud: Any) -> str:
             response = http.post(f"{cloud.url}/vectorize", headers=bearer,
                                  json={"tenant_id": DEMO_TENANT, "collection": collection, "records": records})
             response.raise_for_status()
-            jobs.append(f"{collection}={response.json()['job_id']}")
+            jobs.append(response.json()["job_id"])
+        done = _wait_for_jobs(http, cloud.url, admin, jobs)
     return "\n".join([
         f"demo tenant '{DEMO_TENANT}' (Sandra Cosméticos) loaded: Chatwoot account {DEMO_ACCOUNT}, every inbox",
         f"  demo Odoo       {odoo.url} (db {odoo.db})",
         f"  demo Chatwoot   {chatwoot.url} (replies are printed here)",
-        f"  vectorize jobs  {', '.join(jobs)}",
+        f"  vectorize jobs  {done}",
         f"  secrets         {secrets_file}",
         "  try it          .venv/bin/python scripts/demo_message.py \"Vocês têm protetor solar? Qual o preço?\"",
         f"  started at      {time.strftime('%H:%M:%S')}",
     ])
+
+
+def _reconnect(http: httpx.Client, base: str, admin: dict[str, str], config: dict[str, Any], chatwoot_url: str,
+               odoo: Any, secrets_file: Any) -> str:
+    """The demo tenant exists (restored state): only the doubles' addresses change, as one new config version."""
+    wanted = dict(config)
+    for section, url in (("chatwoot", chatwoot_url), ("odoo", odoo.url)):
+        current = config.get(section)
+        if isinstance(current, dict) and str(current.get("url" if section == "odoo" else "base_url", "")).startswith(
+                "http://127.0.0.1:"):  # still the demo's double, not a system the user connected
+            wanted[section] = {**current, ("url" if section == "odoo" else "base_url"): url}
+    if wanted != config:
+        http.put(f"{base}/config", json=wanted, headers=admin).raise_for_status()
+    return "\n".join([
+        f"demo tenant '{DEMO_TENANT}' (Sandra Cosméticos) restored with its vectors, config and conversations",
+        f"  demo Odoo       {odoo.url} (db {odoo.db})",
+        f"  demo Chatwoot   {chatwoot_url} (replies are printed here)",
+        f"  secrets         {secrets_file}",
+        "  try it          .venv/bin/python scripts/demo_message.py \"Vocês têm protetor solar? Qual o preço?\"",
+    ])
+
+
+def _wait_for_jobs(http: httpx.Client, url: str, admin: dict[str, str], jobs: list[str], timeout_s: float = 180
+                   ) -> str:
+    """The demo is loaded once its documents are searchable: /health says ready only then."""
+    deadline = time.monotonic() + timeout_s
+    status: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        status = {job: http.get(f"{url}/vectorize/jobs/{job}", headers=admin).json().get("status", "?")
+                  for job in jobs}
+        if all(s in ("done", "failed") for s in status.values()):
+            break
+        time.sleep(0.25)
+    return ", ".join(f"{job} {state}" for job, state in status.items())

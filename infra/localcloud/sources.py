@@ -78,6 +78,47 @@ def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """A ReceiveMessage message as a record of Lambda's SQS event."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def binary_as_text(value: Any) -> Any:
+    """DynamoDB JSON with its binary values (`B`, `BS`) as base64 text, the form Lambda's stream events (and the
+    wire) carry; boto3 hands them over as bytes, which an event, being JSON, cannot hold."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {k: binary_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [binary_as_text(v) for v in value]
+    return value
+
+
+def dynamodb_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A GetRecords record as a record of Lambda's DynamoDB stream event."""
+    out = dict(record)
+    out.setdefault("eventSource", "aws:dynamodb")
+    out["eventSourceARN"] = stream_arn
+    out["awsRegion"] = region
+    dynamodb = binary_as_text(dict(out.get("dynamodb", {})))
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        dynamodb["ApproximateCreationDateTime"] = created.timestamp()
+    out["dynamodb"] = dynamodb
+    return out
+
+
 class SqsSource(Source):
     """Like Lambda's SQS poller: a batch per invocation; a raise keeps the whole batch; `batchItemFailures` keeps
     just those; everything else is deleted. Retries and the DLQ are the queue's redrive policy, as in AWS."""
@@ -105,7 +146,7 @@ class SqsSource(Source):
         # What Lambda's event source mapping bills to the account for a batch: the receive and the delete (its
         # empty long polls are a fixed cost, in docs/capacity.md).
         _bill(self.function, {"units": {"sqs_requests": 1 + math.ceil(len(messages) / 10)}})
-        records = [self._record(m) for m in messages]
+        records = [sqs_record(m, self.queue_arn, self.stack.region) for m in messages]
         try:
             result = self.function.invoke({"Records": records})
         except Exception:
@@ -126,19 +167,6 @@ class SqsSource(Source):
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
         return True
-
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
-            "md5OfBody": message.get("MD5OfBody"),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": self.stack.region,
-        }
 
 
 class QueuedEventSource(Source):
@@ -215,7 +243,7 @@ class DynamoStreamSource(Source):
 
     def _deliver(self, shard_id: str) -> None:
         records = self.pending[shard_id][: self.batch_size]
-        event = {"Records": [self._record(r) for r in records]}
+        event = {"Records": [dynamodb_record(r, self.stream_arn, self.stack.region) for r in records]}
         try:
             result = self.function.invoke(event)
             failures = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
@@ -239,29 +267,6 @@ class DynamoStreamSource(Source):
         else:
             self.pending[shard_id] = self.pending[shard_id][index:]
             self.stop_event.wait(min(0.2 * self.retries[shard_id], 2.0))
-
-    def _record(self, record: dict[str, Any]) -> dict[str, Any]:
-        out = dict(record)
-        out.setdefault("eventSource", "aws:dynamodb")
-        out["eventSourceARN"] = self.stream_arn
-        out["awsRegion"] = self.stack.region
-        dynamodb = dict(out.get("dynamodb", {}))
-        created = dynamodb.get("ApproximateCreationDateTime")
-        if created is not None and hasattr(created, "timestamp"):
-            dynamodb["ApproximateCreationDateTime"] = created.timestamp()
-        out["dynamodb"] = dynamodb
-        return _as_lambda_json(out)
-
-
-def _as_lambda_json(value: Any) -> Any:
-    """The record as Lambda serialises it: binary attribute values (B, BS) as base64 strings."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, dict):
-        return {key: _as_lambda_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_as_lambda_json(item) for item in value]
-    return value
 
 
 def _eventbridge_event(body: dict[str, Any]) -> dict[str, Any]:

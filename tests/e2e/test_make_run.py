@@ -1,26 +1,22 @@
-"""`make run`'s program: the stack comes up, answers /health, and exits 0 on SIGTERM."""
+"""`make run`'s program: the stack comes up, answers /health once the demo tenant is loaded, and exits 0 on
+SIGTERM."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
+import shutil
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from devtools.doubles import OdooDouble
-from localcloud.cloud import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _first_request_of_a_user(base: str, odoo: OdooDouble) -> None:
-    """The reproduction of the start-up race: a tenant's PUTs the moment /health answers, while the demo seed's PUTs
-    are in flight; the tenant must read back its own document and reach its own Odoo."""
+    """The start-up race of the thread model: a tenant's PUTs the moment /health answers must read back the tenant's
+    own document and reach its own Odoo (/health now also waits for the demo tenant's seed)."""
     headers = {"X-Api-Key": "k" * 24}
     config = {"company": {"name": "ERP A"}, "enabled": True,
               "odoo": {"url": odoo.url, "db": odoo.db, "username": odoo.username}}
@@ -38,41 +34,33 @@ def _first_request_of_a_user(base: str, odoo: OdooDouble) -> None:
 
 
 @pytest.mark.e2e
-def test_run_serves_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(ROOT / "infra"), "ADMIN_API_KEY": "k" * 24,
-           "QDRANT_PATH": str(tmp_path / "qdrant"), "CONFIG_FALLBACK_DIR": str(tmp_path / "fallback")}
-    env.pop("AWS_ENDPOINT_URL", None)  # it must start its own emulated cloud
-    proc = subprocess.Popen([sys.executable, "-m", "localcloud", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def test_run_serves_health_and_stops_cleanly_on_sigterm(tmp_path: Path, cli: Any) -> None:
+    stack = cli.run(tmp_path / "local", ADMIN_API_KEY="k" * 24)  # it starts its own emulated cloud
     odoo = OdooDouble(db="loja", username="bot@loja.example", api_key="loja-key-0123456789").start()
     try:
-        deadline = time.monotonic() + 60
-        health = None
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                if health.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.05)
-        assert health is not None and health.status_code == 200
-        _first_request_of_a_user(f"http://127.0.0.1:{port}", odoo)
-        body = health.json()
+        body = stack.wait_ready()
+        assert body["demo"] == {"tenant": "sandra", "loaded": True}  # 200 only once the demo tenant is loaded
+        _first_request_of_a_user(stack.url, odoo)
         assert "WebhookReceiverFunction" in body["functions"]
         assert "POST /webhooks/chatwoot" in body["routes"]
-        viewer = httpx.get(f"http://127.0.0.1:{port}/viewer/", timeout=5)
+        viewer = httpx.get(f"{stack.url}/viewer/", timeout=5)
         assert viewer.status_code == 200
     finally:
         odoo.stop()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            output, _ = proc.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, output
+        status, output = stack.stop()
+    assert status == 0, output
     assert "admin key" in output and "k" * 24 in output
+    assert "stopped." in output
+
+
+@pytest.mark.e2e
+def test_make_run_exits_0_on_sigterm(tmp_path: Path, cli: Any) -> None:
+    """GNU make kills itself with the SIGTERM it gets (143) unless the Makefile's plugin passes it on to the stack."""
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler for the Makefile's SIGTERM plugin: `make run` still stops the stack, but exits 143")
+    venv = Path(sys.executable).parent.parent
+    stack = cli.run(tmp_path / "local", command=["make", "-s", f"VENV={venv}", "run", "RUN_ARGS=--no-seed"])
+    stack.wait_ready()
+    status, output = stack.stop()
+    assert status == 0, output
     assert "stopped." in output

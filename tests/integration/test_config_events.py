@@ -78,6 +78,28 @@ def test_each_committed_change_is_announced_once(api: httpx.Client, tenant_id: s
         {"kind": "mapping", "chatwoot_account_id": account, "chatwoot_inbox_id": 2}] * 2
 
 
+def test_changes_after_a_refused_write_are_still_announced(api: httpx.Client, tenant_id: str,
+                                                           bus_events: Any) -> None:
+    """A stale If-Match fails a transaction, which moto rolls back by swapping the table for a copy: the runner's
+    stream readers must keep receiving what comes after."""
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Loja"}})
+    stale = api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Velha"}},
+                    headers={"If-Match": "7"})
+    assert stale.status_code == 412
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Loja 2"}})
+    changes = bus_events(lambda d: d.get("tenant_id") == tenant_id, 2)
+    assert [e["detail"]["version"] for e in changes] == [1, 2]
+
+
+def test_a_credentials_change_is_announced_too(api: httpx.Client, tenant_id: str, bus_events: Any) -> None:
+    """Its stream record carries the KMS ciphertext as a binary attribute, which Lambda's event holds as base64."""
+    api.put(f"/configs/{tenant_id}/default/credentials", json={"chatwoot_webhook_secret": "segredo-1"})
+    api.put(f"/configs/{tenant_id}/default/config", json={"company": {"name": "Loja"}})
+    changes = bus_events(lambda d: d.get("tenant_id") == tenant_id, 2)
+    assert sorted((e["detail"]["config_type"], e["detail"]["version"]) for e in changes) == [
+        ("config", 1), ("credentials", 1)]
+
+
 @pytest.fixture
 def receiver_without_staleness(cloud: Any) -> Iterator[None]:
     """The receiver's cached entries never go stale by time: only a ConfigChanged event can refresh them."""

@@ -223,6 +223,18 @@ def test_a_timed_out_invocation_ends_its_environment(small_cloud: LocalCloud) ->
     assert after != before  # a new environment (a new cold start)
 
 
+def test_the_init_phase_does_not_count_against_the_timeout(small_cloud: LocalCloud) -> None:
+    """As in Lambda, a cold start (here a 1.5 s import) has its own limit; the 1 s Timeout starts after it."""
+    function = small_cloud.function("SlowFunction")
+    small_cloud.update_environment({"IMPORT_DELAY_S": "1.5"}, "SlowFunction")
+    try:
+        response = httpx.post(small_cloud.url + "/slow?sleep=0.5", timeout=30)
+        assert response.status_code == 200, response.text
+        assert function.cold_starts[-1] >= 1.5
+    finally:
+        small_cloud.update_environment({"IMPORT_DELAY_S": None}, "SlowFunction")
+
+
 def test_a_worker_process_that_dies_mid_batch_leaves_its_messages_to_be_retried(small_cloud: LocalCloud) -> None:
     tag = f"crash-once-{uuid.uuid4().hex[:8]}"
     boto3.client("sqs").send_message(QueueUrl=small_cloud.stack.refs["WorkQueue"], MessageBody=tag)

@@ -33,6 +33,9 @@ class FakeConfigCache:
     def credentials(self, tenant_id: str, domain: str = "default") -> Credentials | None:
         return self.credentials_by_tenant.get(tenant_id)
 
+    def domains(self, tenant_id: str) -> list[str]:
+        return ["default"] if tenant_id in self.configs else []
+
     def handle_event(self, event: dict[str, Any]) -> None:
         self.events.append(event)
 

@@ -16,6 +16,7 @@ import boto3
 # module file) must never see them, and two overlapping `state` invocations must never see each other's.
 current: str | None = None
 marker: str | None = None
+time.sleep(float(os.environ.get("IMPORT_DELAY_S", "0")))  # a slow init phase (a heavy import), when asked for
 
 
 def _record(kind: str, item: Any) -> None:

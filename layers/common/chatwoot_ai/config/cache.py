@@ -64,6 +64,7 @@ class ConfigCache:
         self.clock = clock
         self._docs: dict[DocKey, _Entry] = {}
         self._accounts: dict[int, _Entry] = {}
+        self._domains: dict[str, _Entry] = {}
         self._locks: dict[object, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.stats = {"hits": 0, "loads": 0, "revalidations": 0, "fallbacks": 0}
@@ -86,6 +87,14 @@ class ConfigCache:
     def document(self, tenant_id: str, domain: str, config_type: str) -> dict[str, Any] | None:
         """Any other document type (e.g. per-channel overrides) as a dict."""
         return self._document((tenant_id, domain, config_type))  # type: ignore[no-any-return]
+
+    def domains(self, tenant_id: str) -> list[str]:
+        """The tenant's domains, for callers that name only the tenant (chatwoot_ai.config.tenants). Cached like a
+        document; a ConfigChanged event of the tenant drops the entry (a new domain may have appeared)."""
+        entry = self._domains.get(tenant_id)
+        if entry is None or entry.expires <= self.clock():
+            entry = self._load_domains(tenant_id)
+        return list(entry.value or [])
 
     def version(self, tenant_id: str, domain: str, config_type: str) -> int | None:
         """The version this cache serves (None when absent or from a fallback file)."""
@@ -112,6 +121,7 @@ class ConfigCache:
                     self._load_account(account_id, force=True)
             elif detail.get("kind") == "config":
                 key = (str(detail["tenant_id"]), str(detail.get("domain") or "default"), str(detail["config_type"]))
+                self._domains.pop(key[0], None)
                 entry = self._docs.get(key)
                 if entry is not None:
                     version = detail.get("version")
@@ -125,6 +135,7 @@ class ConfigCache:
     def clear(self) -> None:
         self._docs = {}
         self._accounts = {}
+        self._domains = {}
 
     # ---------------------------------------------------------------- loading
     def _lock(self, key: object) -> threading.Lock:
@@ -174,6 +185,28 @@ class ConfigCache:
             except Exception:
                 logger.exception("fallback document invalid", extra={"config_type": key[2]})
         return _Entry(None, None, now + self.retry_after_s, "none")
+
+    def _load_domains(self, tenant_id: str) -> _Entry:
+        with self._lock(("domains", tenant_id)):
+            now = self.clock()
+            entry = self._domains.get(tenant_id)
+            if entry is not None and entry.expires > now:
+                return entry
+            try:
+                self.stats["loads"] += 1
+                found = self.configs.domains(tenant_id)
+                fresh = _Entry(found, None, now + (self.max_staleness_s if found else self.negative_ttl_s), "dynamodb")
+            except Exception:
+                logger.warning("domain list read failed; serving last known or fallback folders",
+                               extra={"tenant_id": tenant_id}, exc_info=True)
+                if entry is not None and entry.value:
+                    fresh = _Entry(entry.value, None, now + self.retry_after_s, entry.source)
+                else:
+                    self.stats["fallbacks"] += 1
+                    found = self.fallback.domains(tenant_id)
+                    fresh = _Entry(found, None, now + self.retry_after_s, "file" if found else "none")
+            self._domains[tenant_id] = fresh
+            return fresh
 
     def _load_account(self, account_id: int, force: bool = False) -> _Entry:
         with self._lock(("account", account_id)):

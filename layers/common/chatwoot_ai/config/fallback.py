@@ -61,6 +61,17 @@ class FileFallback:
             return None
         return data
 
+    def domains(self, tenant_id: str) -> list[str]:
+        """The domain folders of this tenant, sorted."""
+        try:
+            check_identifier(tenant_id, "tenant_id")
+        except ValueError:
+            return []
+        folder = self.root / tenant_id if self.root is not None else None
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir())
+
     def mappings(self) -> list[Mapping]:
         path = self._find("mapping")
         if path is None:

@@ -140,6 +140,24 @@ class ConfigStore:
                 return out
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def domains(self, tenant_id: str) -> list[str]:
+        """The domains this tenant has documents in, sorted: a Scan of head items, read only when a caller names
+        the tenant alone (and then cached; see ConfigCache.domains)."""
+        found: set[str] = set()
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "#kind = :head AND tenant_id = :tenant",
+            "ExpressionAttributeNames": {"#kind": "kind", "#domain": "domain"},
+            "ExpressionAttributeValues": {":head": {"S": "head"}, ":tenant": {"S": tenant_id}},
+            "ProjectionExpression": "#domain",
+        }
+        while True:
+            response = self.client.scan(**kwargs)
+            found.update(_s(item, "domain") or "" for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return sorted(d for d in found if d)
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     # ---------------------------------------------------------------- writes
     def put_items(self, tenant_id: str, domain: str, config_type: str, data: dict[str, Any], version: int,
                   expected: int | None, updated_at: str) -> list[dict[str, Any]]:

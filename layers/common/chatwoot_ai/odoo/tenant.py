@@ -18,11 +18,15 @@ from chatwoot_ai.odoo.transport import OdooTarget
 from chatwoot_ai.settings import get_settings
 
 
-def tenant_odoo(tenant_id: str, domain: str, tenant_field: str) -> tuple[OdooSettings, str]:
-    """(odoo settings, api key); 404 naming `tenant_field` without a config, 409 without Odoo or its key."""
+def tenant_odoo(tenant_id: str, domain: str | None, tenant_field: str, domain_field: str = "domain"
+                ) -> tuple[OdooSettings, str]:
+    """(odoo settings, api key) of the named domain, or of the tenant's only one when `domain` is None (400 naming
+    `domain_field` when it has several); 404 naming `tenant_field` without a config, 409 without Odoo or its key."""
     from chatwoot_ai.config import get_config_cache
+    from chatwoot_ai.config.tenants import resolve_domain
 
     cache = get_config_cache()
+    domain = resolve_domain(tenant_id, domain, domain_field, cache)
     config = cache.config(tenant_id, domain=domain)
     if config is None:
         raise ApiError(404, "tenant_not_found", f"tenant {tenant_id!r} (domain {domain!r}) has no config",
@@ -77,13 +81,17 @@ def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
     tenant_id = header(headers, "x-tenant-id")
     if not tenant_id:
         raise bad_request("X-Tenant-Id header is required", "X-Tenant-Id", code="missing_tenant")
-    domain = header(headers, "x-domain") or "default"
+    named = header(headers, "x-domain")  # optional when the tenant has one domain
     try:
         check_identifier(tenant_id, "X-Tenant-Id")
-        check_identifier(domain, "X-Domain")
+        if named:
+            check_identifier(named, "X-Domain")
     except ValueError as exc:
         raise bad_request(str(exc), "X-Tenant-Id" if "Tenant" in str(exc) else "X-Domain") from None
 
+    from chatwoot_ai.config.tenants import resolve_domain
+
+    domain = resolve_domain(tenant_id, named, "X-Domain")
     odoo, api_key = tenant_odoo(tenant_id, domain, "X-Tenant-Id")
     target = odoo_target(odoo, api_key, min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
     return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)

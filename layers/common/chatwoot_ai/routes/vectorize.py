@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from chatwoot_ai import aws
 from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, require_admin
 from chatwoot_ai.config import get_config_cache
-from chatwoot_ai.errors import ApiError, from_validation_error, not_found, unauthorized
+from chatwoot_ai.config.tenants import DEFAULT_DOMAIN, resolve_domain
+from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found, unauthorized
 from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
@@ -37,32 +38,45 @@ router = APIGatewayHttpRouter()
 
 
 # ---------------------------------------------------------------- who is calling
-CREDENTIALS_DOMAIN = "default"
-
-
 def bearer_token(app: BaseRouter) -> str | None:
     value = header(app.current_event.headers, "authorization") or ""
     scheme, _, token = value.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _tenant_token(tenant_id: str) -> str | None:
-    credentials = get_config_cache().credentials(tenant_id, domain=CREDENTIALS_DOMAIN)
-    secret = getattr(credentials, "vectorize_token", None) if credentials is not None else None
-    return secret.get_secret_value() if secret is not None else None
+def _tenant_tokens(tenant_id: str, domain: str | None) -> dict[str, str]:
+    """domain -> vectorize_token: of the named domain, else of each of the tenant's domains."""
+    cache = get_config_cache()
+    tokens = {}
+    for name in [domain] if domain else cache.domains(tenant_id) or [DEFAULT_DOMAIN]:
+        credentials = cache.credentials(tenant_id, domain=name)
+        secret = getattr(credentials, "vectorize_token", None) if credentials is not None else None
+        if secret is not None and secret.get_secret_value():
+            tokens[name] = secret.get_secret_value()
+    return tokens
 
 
 def authorize_tenant(app: BaseRouter, tenant_id: str) -> str:
-    """"admin" or "tenant"; 401 when neither the admin key nor this tenant's vectorize token was sent."""
+    """"admin" or "tenant"; 401 when neither the admin key nor this tenant's vectorize token was sent. The token is
+    the one of the domain named by `X-Domain`, or of the tenant's only domain; a tenant with several domains gets a
+    400 listing them, but only once the token proved to be one of them (a stranger learns nothing)."""
     if is_admin(app.current_event.headers):
-        return "admin"
+        return "admin"  # vectors belong to the tenant, whatever the domain: the admin needs none
     token = bearer_token(app)
     if not token:
         raise unauthorized("send Authorization: Bearer <the tenant's vectorize_token>")
-    expected = _tenant_token(tenant_id)
-    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    named = header(app.current_event.headers, "x-domain")
+    if named:
+        try:
+            check_identifier(named, "X-Domain")
+        except ValueError as exc:
+            raise bad_request(str(exc), "X-Domain") from None
+    tokens = _tenant_tokens(tenant_id, named)
+    if not any(hmac.compare_digest(token.encode(), expected.encode()) for expected in tokens.values()):
         # One answer for "unknown tenant", "no token configured" and "wrong token": nothing to probe with.
         raise unauthorized("the bearer token is not this tenant's vectorize_token")
+    if not named:
+        resolve_domain(tenant_id, None, "X-Domain")  # the 400 for a tenant with several domains
     return "tenant"
 
 

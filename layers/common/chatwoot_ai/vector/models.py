@@ -82,7 +82,7 @@ class SyncRequest(BaseModel):
 
     tenant_id: TenantId
     collection: CollectionName = "products"
-    domain: DomainName = "default"
+    domain: DomainName | None = None  # None: the tenant's only domain (chatwoot_ai.config.tenants)
 
 
 MetadataValue = str | int | float | bool

@@ -54,7 +54,7 @@ def product_record(row: dict[str, Any]) -> VectorRecord:
                         metadata={k: v for k, v in metadata.items() if v is not None})
 
 
-def _odoo_client(tenant_id: str, domain: str) -> Any:
+def _odoo_client(tenant_id: str, domain: str | None) -> Any:
     """The tenant's Odoo client from its config (`odoo`) and credentials (`odoo_api_key`); 409 when missing."""
     from chatwoot_ai.odoo import OdooClient
     from chatwoot_ai.odoo.tenant import odoo_target, tenant_odoo
