@@ -52,7 +52,7 @@ def test_each_example_is_an_event_its_function_receives(path: Path) -> None:
 
 
 def test_the_worker_examples_carry_the_messages_the_workers_read() -> None:
-    from chatwoot_ai.conversation.jobs import ConversationJob
+    from chatwoot_ai.conversation.queue_job import ConversationJob
     from chatwoot_ai.vector.models import VectorizeMessage
 
     conversation = json.loads((ROOT / "events/ConversationWorkerFunction.json").read_text())["Records"][0]
