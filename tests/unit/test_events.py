@@ -63,7 +63,7 @@ def test_the_worker_examples_carry_the_messages_the_workers_read() -> None:
 
 
 def test_a_generated_webhook_is_signed_as_chatwoot_signs_it() -> None:
-    from webhook_signature import verify
+    from chatwoot_ai.signing import verify
 
     event = events.webhook(events.message_created("Oi! Qual o horário de vocês?", conversation_id=5), "segredo")
     headers = event["headers"]
