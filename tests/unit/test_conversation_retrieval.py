@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, Turn
-from chatwoot_ai.conversation.retrieval import Retriever, answer_from_hits, retrieval_query
+from chatwoot_ai.conversation.answer import extractive_answer
+from chatwoot_ai.conversation.retrieval import Retriever, retrieval_query
 from chatwoot_ai.models import TenantConfig
 from chatwoot_ai.vector.models import SearchHit
 
@@ -39,7 +40,7 @@ def test_without_anything_relevant_the_answer_from_retrieval_is_a_handoff() -> N
     config = TenantConfig.model_validate({"company": {"name": "Loja", "language": "pt-BR"}})
     turn = Turn(messages=["e para o interior?"], history=[("customer", "qual o prazo de entrega pra capital?")])
     result = factory.run(_plan(), config, "loja", "default", turn, None)
-    assert result.answer is None and result.handoff == "no_answer"
+    assert result.answer is None and result.handoff is not None and result.handoff.reason == "no_answer"
     assert {q for _, q in search.queries} == {"qual o prazo de entrega pra capital? e para o interior?"}
 
 
@@ -50,5 +51,5 @@ def test_the_answer_from_retrieval_ranks_hits_by_relevance_across_collections() 
     })
     retriever = Retriever("loja", search)
     hits = {c: retriever.search(c, "prazo de entrega") for c in ("products", "support_documents")}
-    answer = answer_from_hits(hits, "pt-BR", max_items=1)
+    answer = extractive_answer(hits, "prazo de entrega")
     assert answer is not None and "Prazo de entrega" in answer and "Gel" not in answer

@@ -118,13 +118,13 @@ class TaskSpec:
     description: str
     expected_output: str
 
-    def kickoff(self, turn_values: dict[str, Any], llm: Any, tools: list[Any]) -> str:
-        """Runs this task alone, in its own one-task crew: a slow specialist cannot hold up another's."""
+    def kickoff(self, turn_values: dict[str, Any], llm: Any, tools: list[Any]) -> Any:
+        """Runs this task alone, in its own one-task crew: a slow specialist cannot hold up another's. Returns crewai's
+        CrewOutput (`.raw` the text, `.token_usage` what the provider reported)."""
         from crewai import Crew, Process
 
         agent, task = self.build(turn_values, llm, tools)
-        output: Any = Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False).kickoff()
-        return str(output.raw or "")
+        return Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False).kickoff()
 
     def build(self, turn_values: dict[str, Any], llm: Any, tools: list[Any]) -> tuple[Any, Any]:
         from crewai import Agent, Task

@@ -31,6 +31,20 @@ REASONS = {
     "no_answer": "The assistant found no answer in the business's data.",
     "failure": "The assistant could not answer (technical failure).",
 }
+# The private note in the tenant's language (its agents read it).
+NOTES = {
+    "pt": ({"customer_request": "O cliente pediu um atendente.",
+            "low_confidence": "O assistente não tinha confiança para responder corretamente.",
+            "no_answer": "O assistente não encontrou a resposta nos dados da loja.",
+            "failure": "O assistente não conseguiu responder (falha técnica)."},
+           "Transferido", "Última(s) mensagem(ns) do cliente"),
+    "es": ({"customer_request": "El cliente pidió un agente.",
+            "low_confidence": "El asistente no estaba seguro de poder responder correctamente.",
+            "no_answer": "El asistente no encontró la respuesta en los datos del negocio.",
+            "failure": "El asistente no pudo responder (falla técnica)."},
+           "Transferido", "Último(s) mensaje(s) del cliente"),
+    "en": (REASONS, "Handoff", "Last customer message(s)"),
+}
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,10 @@ def no_answer() -> HandoffDecision:
     return HandoffDecision("no_answer")
 
 
-def note_text(decision: HandoffDecision, messages: list[str]) -> str:
-    """The private note agents read: why the bot stepped back, and what the customer said."""
+def note_text(decision: HandoffDecision, messages: list[str], language: str = "en") -> str:
+    """The private note agents read, in the tenant's language: why the bot stepped back, and what the customer
+    said (the technical detail stays in English, as in the logs)."""
+    reasons, title, last = NOTES.get((language or "en").split("-")[0].lower(), NOTES["en"])
     quoted = "\n".join(f"> {m[:300]}" for m in messages[-5:])
     detail = f" ({decision.detail})" if decision.detail else ""
-    return f"🤖 Handoff: {REASONS.get(decision.reason, decision.reason)}{detail}\nLast customer message(s):\n{quoted}"
+    return f"🤖 {title}: {reasons.get(decision.reason, decision.reason)}{detail}\n{last}:\n{quoted}"
