@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, Turn
 from chatwoot_ai.conversation.answer import extractive_answer
+from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, Turn
 from chatwoot_ai.conversation.retrieval import Retriever, retrieval_query
 from chatwoot_ai.models import TenantConfig
 from chatwoot_ai.vector.models import SearchHit
