@@ -64,6 +64,9 @@ te voce voces vcs tem têm ter ha eu meu minha seu sua ser sao é esta estao iss
 nao sim como quando onde quero queria gostaria saber pode podem posso vou mais muito pouco tambem ate the is
 are do you of to and or in on for what how oi ola bom dia tarde noite favor obrigado obrigada
 """.split())  # noqa: SIM905
+# Questions about a quantity (a deadline, a price, how many): a sentence with a number answers them better.
+_NUMBER_WORDS = frozenset(w[:5] for w in ("prazo", "quanto", "quantos", "quantas", "dias", "horas", "tempo", "valor",
+                                          "preco", "custa", "antecedencia", "minimo", "maximo"))
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-ÖØ-Þ0-9*\"'(])")
 
 
@@ -114,7 +117,7 @@ def _product_line(hit: Hit) -> str | None:
     name, price = hit.metadata.get("name"), hit.metadata.get("price")
     if not name or not isinstance(price, int | float) or hit.collection != "products":
         return None
-    return f"O *{name}* custa R$ {price:.2f}".replace(".", ",", 1) + "."
+    return f"*{name}*: R$ " + f"{price:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") + "."
 
 
 def extractive_answer(hits_by_collection: dict[str, list[Hit]], question: str, max_sentences: int = 2,
@@ -129,26 +132,41 @@ def extractive_answer(hits_by_collection: dict[str, list[Hit]], question: str, m
     # A near tie: the hit that shares the most words with the question is the topic.
     close = [h for h in ranked if h.score >= best.score - 0.05]
     best = max(close, key=lambda h: (len(asked & _terms(h.text)), h.score))
-    parts = sentences(best.text)
+    name = str(best.metadata.get("name") or "")
+    # A long document comes back as several chunks of one record: their sentences together, the best chunk first.
+    same = [h for h in ranked if h is best or (name and h.collection == best.collection
+                                                and h.metadata.get("name") == name)]
+    parts = list(dict.fromkeys(s for h in same for s in sentences(h.text)))
+    if name and len(parts) > 1 and normalize(parts[0]).strip(" .") == normalize(name).strip(" ."):
+        parts = parts[1:]  # the record's title: the sentences after it say what it is
     if not parts:
         return None
     product = _product_line(best)
-    scored = sorted(range(len(parts)), key=lambda i: (-len(asked & _terms(parts[i])), i))
+    wants_number = bool(asked & _NUMBER_WORDS)
+    if product:  # the product line answers its name and price: the other sentences must answer something else
+        asked = asked - _terms(name) - _NUMBER_WORDS
+        wants_number = False
+
+    def weight(index: int) -> tuple[int, int]:
+        sentence = parts[index]
+        score = len(asked & _terms(sentence)) + (1 if wants_number and re.search(r"\d", sentence) else 0)
+        return (-score, index)
+
     chosen: list[int] = []
-    for index in scored:
+    for index in sorted(range(len(parts)), key=weight):
         if len(chosen) >= max_sentences:
-            break
-        if not asked & _terms(parts[index]) and chosen:
             break
         if parts[index].startswith(("Categoria:", "Palavras-chave:")):
             continue
-        if product and (parts[index].startswith("Preço:") or index == 0):
-            continue  # the product line states the name and price
+        if product and parts[index].startswith("Preço:"):
+            continue  # the product line states the price
+        if chosen and weight(index)[0] == 0:
+            break
         chosen.append(index)
-    if not chosen and not product:
-        chosen = [0]
-    body = [parts[i].rstrip() for i in sorted(chosen)]
-    body = [s if s[-1] in ".!?" else s + "." for s in body]
+    if not chosen:
+        chosen = [0]  # the first sentence after the title: what the record is
+    body = [parts[i].rstrip(" .") + (parts[i].rstrip()[-1] if parts[i].rstrip()[-1] in "!?" else ".")
+            for i in sorted(chosen)]
     if product:
         body.insert(0, product)
     text = " ".join(body)

@@ -300,6 +300,8 @@ class CrewFactory:
             return CrewResult(small_talk_reply(kind, language, config.assistant.name, config.company.name,
                                                turn.customer_name), intent="small_talk", language=language,
                               steps=[f"small_talk:{kind}"])
+        # No intention call: the response agent reads the language from the messages themselves.
+        run.values["language"] = "the language of their messages"
         run.hits = self._search_all(run.plan, run.retriever, turn)
         steps = [f"search:{c}={len(h)}" for c, h in run.hits.items()]
         jobs: dict[str, Callable[[], SpecialistResult]] = {}

@@ -21,6 +21,8 @@ from chatwoot_ai.models import Handoff
 
 # Said in the customer's words, these mean "a person, please" even when the tenant lists no keyword.
 _DEFAULT_PHRASES = ("falar com um atendente", "falar com atendente", "falar com uma pessoa", "falar com humano",
+                    "falar com alguem", "me passa pra alguem", "me passa para alguem", "pessoa de verdade",
+                    "atendimento humano",
                     "talk to a human", "speak to a human", "talk to a person", "real person", "hablar con un agente")
 # What the response agent answers when the facts do not let it help (tasks.yaml tells it so).
 HANDOFF_TOKEN = "HANDOFF"
