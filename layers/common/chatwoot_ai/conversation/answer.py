@@ -109,8 +109,10 @@ def _terms(text: str) -> set[str]:
 
 
 def sentences(text: str) -> list[str]:
+    """Whole sentences, list numbering off; fragments of under three words (a chunk's cut edge) left out."""
     flat = re.sub(r"\s+", " ", text.replace("\n", ". ")).strip()
-    return [s.strip() for s in _SENTENCE_END.split(flat) if s.strip(" .")]
+    out = (re.sub(r"^(?:\d{1,2}[.)]|[-•*])\s+", "", s.strip()) for s in _SENTENCE_END.split(flat))
+    return [s for s in out if len(s.strip(" .").split()) >= 3]
 
 
 def _product_line(hit: Hit) -> str | None:
@@ -165,6 +167,8 @@ def extractive_answer(hits_by_collection: dict[str, list[Hit]], question: str, m
         chosen.append(index)
     if not chosen:
         chosen = [0]  # the first sentence after the title: what the record is
+    if not product and not any(asked & _terms(parts[i]) for i in chosen):
+        return None  # the gate let the record through, but none of its sentences is about the question
     body = [parts[i].rstrip(" .") + (parts[i].rstrip()[-1] if parts[i].rstrip()[-1] in "!?" else ".")
             for i in sorted(chosen)]
     if product:

@@ -277,7 +277,7 @@ class CrewFactory:
                                                turn.customer_name), intent="small_talk", language=language,
                               steps=[f"small_talk:{kind}"])
         hits = found if found is not None else self._search_all(plan, retriever, turn)
-        answer = extractive_answer(hits, turn.text)
+        answer = extractive_answer(hits, retrieval_query(turn.text, turn.history))
         return CrewResult(answer, language=language, steps=["extractive"],
                           handoff=handoff.nothing_found() if answer is None else None)
 
@@ -360,7 +360,7 @@ class CrewFactory:
                                                  "facts: " + ", ".join(sorted(invented)) + ". State only these facts.)"}
         if not answer:
             result.steps.append("grounding_fallback")
-            answer = extractive_answer(run.hits, run.turn.text) or ""
+            answer = extractive_answer(run.hits, retrieval_query(run.turn.text, run.turn.history)) or ""
             if not answer:
                 result.handoff = handoff.nothing_found()
                 return
@@ -423,7 +423,7 @@ class CrewFactory:
         except Exception as exc:
             logger.warning("response agent failed; answering from retrieval alone",
                            extra={"tenant_id": run.retriever.tenant_id, "error": type(exc).__name__})
-            answer = extractive_answer(run.hits, run.turn.text) or ""
+            answer = extractive_answer(run.hits, retrieval_query(run.turn.text, run.turn.history)) or ""
             result.used_llm = False
             if not answer:
                 result.handoff = handoff.failure(f"response agent: {type(exc).__name__}")
