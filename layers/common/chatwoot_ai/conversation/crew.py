@@ -33,7 +33,14 @@ from functools import partial
 from typing import Any
 
 from chatwoot_ai.conversation import handoff
-from chatwoot_ai.conversation.agents import TaskSpec, build_llm, crew_tasks, ensure_crewai, tenant_values
+from chatwoot_ai.conversation.agents import (
+    TaskSpec,
+    build_llm,
+    counting_copy,
+    crew_tasks,
+    ensure_crewai,
+    tenant_values,
+)
 from chatwoot_ai.conversation.answer import extractive_answer, small_talk, small_talk_reply
 from chatwoot_ai.conversation.economy import (
     BudgetExceeded,
@@ -131,7 +138,8 @@ class _CrewRun:
         """One agent's call (or calls, with tools), counted; BudgetExceeded before it when the turn's cap is reached."""
         self.usage.check(agent)
         started = time.perf_counter()
-        output = self.tasks[agent].kickoff(values, build_llm(self.config, self.llm_api_key), tools or [])
+        llm = counting_copy(build_llm(self.config, self.llm_api_key))
+        output = self.tasks[agent].kickoff(values, llm, tools or [])
         model = self.config.llm.model if self.config.llm else ""
         self.usage.record(agent, model or "", output, time.perf_counter() - started)
         return str(getattr(output, "raw", output) or "")
@@ -235,7 +243,9 @@ class CrewFactory:
         every call."""
         started = time.perf_counter()
         retriever = self.retriever_factory(tenant_id)
-        usage = usage or TurnUsage()
+        if usage is None:  # the tenant's per-turn caps (the pipeline adds the day's)
+            usage = TurnUsage(config.llm.max_calls_per_turn, config.llm.max_tokens_per_turn) if config.llm \
+                else TurnUsage()
         result: CrewResult
         if not plan.use_llm or usage.max_calls == 0:
             result = self._from_retrieval(plan, retriever, turn, config)
