@@ -159,22 +159,35 @@ def _root() -> Any:
     return Path(__file__).resolve().parents[2]
 
 
+class DemoSearch:
+    """`search` for Retriever over the demo store (the gate on); `ungated` is the seed's search (no floor)."""
+
+    def __init__(self, store: Any, embedder: Any) -> None:
+        self.store, self.embedder = store, embedder
+
+    def __call__(self, _tenant_id: str, collection: str, query: str, limit: int = 4) -> list[Any]:
+        from chatwoot_ai.vector.search import retrieve
+
+        return retrieve("demo_store", collection, query, limit, store=self.store, embedder=self.embedder).hits
+
+    def ungated(self, collection: str, query: str, limit: int = 4) -> list[Any]:
+        from chatwoot_ai.vector.search import retrieve
+
+        return retrieve("demo_store", collection, query, limit, store=self.store, embedder=self.embedder,
+                        gate=False).hits
+
+
 @contextmanager
-def demo_search() -> Iterator[Callable[..., list[Any]]]:
-    """The demo store indexed in memory with the bundled encoders; a `search` for Retriever over it (the gate on)."""
+def demo_search() -> Iterator[DemoSearch]:
+    """The demo store indexed in memory with the bundled encoders."""
     from support.retrieval_eval import build_store
 
     from chatwoot_ai.vector.embeddings import build_embedder
-    from chatwoot_ai.vector.search import retrieve
 
     embedder = build_embedder("bundled")
     store = build_store(embedder, ["demo_store"])
-
-    def search(_tenant_id: str, collection: str, query: str, limit: int = 4) -> list[Any]:
-        return retrieve("demo_store", collection, query, limit, store=store, embedder=embedder).hits
-
     try:
-        yield search
+        yield DemoSearch(store, embedder)
     finally:
         store.client.close()
 
