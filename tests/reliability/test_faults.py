@@ -306,9 +306,10 @@ def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: Ch
             time.sleep(0.1)
         assert post(cloud, shop, 70_001, "Qual o prazo de entrega?").json()["status"] == "queued"
         wait_calls(chatwoot, 3, timeout=150)
-        assert llm.requests, "the LLM was asked"
     exactly_once_each(chatwoot, [shop], {(shop.token, 70_001)})
-    assert chatwoot.replies(70_001) == ["Vou chamar um atendente."]
+    # The shop has no data and no Odoo: the plan asks no model (nothing to ground an answer on) and the customer
+    # hears "let me check with the team"; whether the LLM fails or is slow cannot delay that.
+    assert chatwoot.replies(70_001) == ["Vou verificar com a equipe e já te retorno."]
     note = chatwoot.successful("note", 70_001)[0].body["content"]
     assert "Qual o prazo de entrega?" in note
     # Lost: nothing. The customer was told a human is coming; the agents see the question in the private note.

@@ -212,3 +212,10 @@ def test_usage_is_stored_with_the_turn_and_the_days_budget_stops_the_model(pipel
     assert pipeline["pipeline"].process(says(pipeline, 2, "quanto custa o tênis azul?")) == "answered:1"
     assert stub.requests == []
     assert pipeline["chatwoot"].replies(2) == ["*Tênis Azul Runner BR-42*: R$ 299,90. Tênis de corrida azul."]
+
+
+def test_the_llm_down_still_answers_from_the_facts_and_never_shows_an_error(stub: LlmStub) -> None:
+    stub.fail_always = True
+    result = run(factory(), config(stub), "quanto custa o tênis azul?")
+    assert result.answer == "*Tênis Azul Runner BR-42*: R$ 299,90. Tênis de corrida azul."
+    assert result.handoff is None and stub.requests  # it was asked, and failed
