@@ -247,7 +247,8 @@ def test_chatwoot_500s_are_retried_then_parked_in_the_dlq_and_answered_once_when
 
     # A short outage: the client's own retries absorb it.
     chatwoot.fail_next = 2
-    enqueue(cloud, private_queue["url"], shop, 60_001, "oi")
+    # Questions the shop (no data) cannot answer: a handoff each, three Chatwoot calls ("oi" would be one reply).
+    enqueue(cloud, private_queue["url"], shop, 60_001, "qual o prazo de entrega?")
     deadline = time.monotonic() + 30
     while len(chatwoot.successful()) < 3 and time.monotonic() < deadline:
         source.poll_once()
@@ -255,7 +256,7 @@ def test_chatwoot_500s_are_retried_then_parked_in_the_dlq_and_answered_once_when
 
     # A long outage: 3 attempts per delivery, 2 deliveries, then the DLQ.
     chatwoot.fail_next = 10**6
-    job = enqueue(cloud, private_queue["url"], shop, 60_002, "olá?")
+    job = enqueue(cloud, private_queue["url"], shop, 60_002, "tem frete grátis?")
     parked: list[dict[str, Any]] = []
     deadline = time.monotonic() + 40
     while not parked and time.monotonic() < deadline:
