@@ -38,7 +38,8 @@ def product_records() -> list[dict[str, Any]]:
 
 def rule_records() -> list[dict[str, Any]]:
     return [{"id": str(r["id"]), "text": f"{r['name']}. {r['description']}. {r['rule_text']}",
-             "metadata": {"name": r["name"], "category": r["category"]}}
+             "metadata": {"name": r["name"], "category": r["category"],
+                          "visibility": r.get("visibility", "public")}}
             for r in _load("business_rules.json")["rules"]]
 
 

@@ -139,9 +139,10 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
            answer=lambda prompt, _r: "- " + prompt.split("[tool] ", 1)[1].splitlines()[0][:300])
     llm.on("customer service assistant", answer=lambda prompt, _r: "Seu pedido: " + prompt.split("## odoo", 1)[1]
            .strip().splitlines()[0])
+    # The full plan runs the Odoo agent (the economical plan looks an order reference up in code: below).
     factory = CrewFactory(lambda t: Retriever(t, lambda *_a, **_k: []), specialist_timeout_s=30,
                           tools_factory=McpToolsFactory(cloud.url, cloud.admin_key, timeout_s=15),
-                          mcp_available=lambda _config: True)
+                          mcp_available=lambda _config: True, economy=False)
     from chatwoot_ai.config import get_config_cache
 
     config = get_config_cache().config(shop["id"])
@@ -155,3 +156,10 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
     assert offered == {"search_products", "get_product", "check_stock", "find_customer", "get_order_status"}
     for tool in tool_request["tools"]:  # the model can never pick whose Odoo it reads
         assert "tenant_id" not in tool["function"]["parameters"].get("properties", {})
+    # The economical plan: the order reference is in the message, so get_order_status is called in code through the
+    # same gateway tool, and the only model call is the response.
+    llm.requests.clear()
+    factory.economy = True
+    result = factory.run(plan, config, shop["id"], "default", Turn(["Qual o status do pedido S00001?"], []), "sk-x")
+    assert result.answer is not None and "Pedido confirmado" in result.answer and "odoo:code" in result.steps
+    assert len(llm.requests) == 1 and not llm.requests[0].get("tools")

@@ -247,7 +247,8 @@ def test_chatwoot_500s_are_retried_then_parked_in_the_dlq_and_answered_once_when
 
     # A short outage: the client's own retries absorb it.
     chatwoot.fail_next = 2
-    enqueue(cloud, private_queue["url"], shop, 60_001, "oi")
+    # Questions the shop (no data) cannot answer: a handoff each, three Chatwoot calls ("oi" would be one reply).
+    enqueue(cloud, private_queue["url"], shop, 60_001, "qual o prazo de entrega?")
     deadline = time.monotonic() + 30
     while len(chatwoot.successful()) < 3 and time.monotonic() < deadline:
         source.poll_once()
@@ -255,7 +256,7 @@ def test_chatwoot_500s_are_retried_then_parked_in_the_dlq_and_answered_once_when
 
     # A long outage: 3 attempts per delivery, 2 deliveries, then the DLQ.
     chatwoot.fail_next = 10**6
-    job = enqueue(cloud, private_queue["url"], shop, 60_002, "olá?")
+    job = enqueue(cloud, private_queue["url"], shop, 60_002, "tem frete grátis?")
     parked: list[dict[str, Any]] = []
     deadline = time.monotonic() + 40
     while not parked and time.monotonic() < deadline:
@@ -306,9 +307,10 @@ def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: Ch
             time.sleep(0.1)
         assert post(cloud, shop, 70_001, "Qual o prazo de entrega?").json()["status"] == "queued"
         wait_calls(chatwoot, 3, timeout=150)
-        assert llm.requests, "the LLM was asked"
     exactly_once_each(chatwoot, [shop], {(shop.token, 70_001)})
-    assert chatwoot.replies(70_001) == ["Vou chamar um atendente."]
+    # The shop has no data and no Odoo: the plan asks no model (nothing to ground an answer on) and the customer
+    # hears "let me check with the team"; whether the LLM fails or is slow cannot delay that.
+    assert chatwoot.replies(70_001) == ["Vou verificar com a equipe e já te retorno."]
     note = chatwoot.successful("note", 70_001)[0].body["content"]
     assert "Qual o prazo de entrega?" in note
     # Lost: nothing. The customer was told a human is coming; the agents see the question in the private note.

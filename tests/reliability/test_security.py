@@ -193,9 +193,10 @@ def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: O
         llm.on("ERP operations specialist", answer={"tool_calls": [{"name": "create_customer", "arguments": {
             "name": "Invasor", "email": "x@example.com"}}]}, times=1)
         llm.default_answer = "Não posso fazer isso."
+        # The full plan runs the Odoo agent on every turn (the economical one only when live data is needed).
         factory = CrewFactory(lambda t: Retriever(t, lambda *_a, **_k: []), specialist_timeout_s=30,
                               tools_factory=McpToolsFactory(cloud.url, cloud.admin_key, timeout_s=15),
-                              mcp_available=lambda _config: True)
+                              mcp_available=lambda _config: True, economy=False)
         cache = get_config_cache()
         deadline = time.monotonic() + 10
         while getattr(cache.config(tenant_id), "llm", None) is None and time.monotonic() < deadline:

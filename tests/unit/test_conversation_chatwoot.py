@@ -14,7 +14,7 @@ from support.webhook_fixtures import create_pipeline_resources
 
 from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger, send_once
 from chatwoot_ai.conversation.handoff import requested_by_keywords
-from chatwoot_ai.conversation.prompts import apply_format, channel_profile, fill
+from chatwoot_ai.conversation.prompts import apply_format, channel_profile, fill, format_reply, split_message
 from devtools.doubles import ChatwootStub
 
 
@@ -132,9 +132,26 @@ def test_channel_rules_are_enforced_on_the_reply() -> None:
     email = channel_profile("email")
     assert apply_format(text, email, "moderate") == "Oferta\nTênis Azul por R$ 299,90 ver: https://loja.example/t"
     short = channel_profile("instagram", {"instagram": {"max_length": 40}})
-    out = apply_format("Temos sim. O tênis azul custa R$ 299,90 e chega em dois dias.", short, "none")
-    assert out == "Temos sim. O tênis azul custa R$ 299,90…" and len(out) <= 40
-    assert apply_format("Temos sim, claro. O tênis azul custa R$ 299,90.", short, "none") == "Temos sim, claro."
+    # A reply longer than a message is split at sentence ends, never cut.
+    assert format_reply("Temos sim. O tênis azul custa R$ 299,90. Chega em dois dias.", short, "none") == \
+        ["Temos sim. O tênis azul custa R$ 299,90.", "Chega em dois dias."]
+    assert format_reply("Temos sim, claro.\n\nCusta R$ 299,90.", short, "none") == \
+        ["Temos sim, claro.\n\nCusta R$ 299,90."]
+
+
+def test_long_replies_are_split_at_paragraphs_then_sentences_within_the_channels_limit() -> None:
+    sentence = "O protetor solar FPS 50 deve ser reaplicado a cada duas horas durante a exposição ao sol. "
+    paragraphs = [(sentence * 6).strip() for _ in range(12)]
+    text = "\n\n".join(paragraphs)
+    for channel, limit in (("whatsapp", 4096), ("instagram", 1000)):
+        profile = channel_profile(channel, {channel: {"max_length": 10_000}})  # the channel's hard limit wins
+        parts = split_message(text, limit)
+        assert format_reply(text, profile, "none") == parts
+        assert len(parts) > 1 and all(len(p) <= limit for p in parts)
+        assert all(p.endswith(".") for p in parts)  # never half a sentence
+        assert " ".join(" ".join(parts).split()) == " ".join(text.split())  # nothing lost
+    long_one = "palavra " * 200
+    assert all(len(p) <= 300 for p in split_message(long_one, 300))
     assert channel_profile("fax")["name"] == "fax" and channel_profile("fax")["max_length"] == 1500
 
 

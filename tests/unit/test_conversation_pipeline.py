@@ -66,7 +66,8 @@ def world(moto_endpoint: str, llm: LlmStub, chatwoot: ChatwootStub) -> dict[str,
         tenant_b: {"products": ["SEGREDO-B: Tênis Verde exclusivo R$ 99"],
                    "business_rules": ["SEGREDO-B: desconto de 50% para revendedores"]},
     })
-    factory = CrewFactory(lambda tenant: Retriever(tenant, search), specialist_timeout_s=10)
+    # The seed's full plan (every agent a call); the economical plan has its own tests (test_conversation_plan.py).
+    factory = CrewFactory(lambda tenant: Retriever(tenant, search), specialist_timeout_s=10, economy=False)
     pipeline = ConversationPipeline(
         configs, history, ReplyLedger(table), factory,
         lambda base_url, token: ChatwootClient(base_url, token, backoff_s=0.01),
@@ -144,7 +145,7 @@ def test_keyword_hands_off_without_asking_the_llm(world: dict[str, Any]) -> None
     stub = world["chatwoot"]
     assert stub.replies(4) == ["Vou chamar um atendente. 😊"]
     notes = stub.successful("note", 4)
-    assert len(notes) == 1 and "asked for a human" in notes[0].body["content"]
+    assert len(notes) == 1 and "O cliente pediu um atendente" in notes[0].body["content"]  # the tenant's language
     assert [c.body for c in stub.successful("toggle_status", 4)] == [{"status": "open"}]
     # The bot now stays out of it, until the conversation is pending again.
     later = customer_says(world, world["a"], 4, "alô?", status="open")
@@ -167,14 +168,14 @@ def test_intention_asking_for_a_human_or_low_confidence_hands_off(world: dict[st
     assert world["pipeline"].process(customer_says(world, world["a"], 6, "qual a cor do céu em marte?")) == \
         "handoff:low_confidence"
     note = world["chatwoot"].successful("note", 6)[0].body["content"]
-    assert "not confident" in note
+    assert "não tinha confiança" in note
 
 
 def test_response_agent_handoff_token_hands_off(world: dict[str, Any]) -> None:
     world["llm"].on("customer service assistant", answer="HANDOFF", times=1)
     assert world["pipeline"].process(customer_says(world, world["a"], 7, "vocês consertam geladeira?")) == \
         "handoff:no_answer"
-    assert world["chatwoot"].replies(7) == ["Vou chamar um atendente. 😊"]
+    assert world["chatwoot"].replies(7) == ["Vou verificar com a equipe e já te retorno."]  # not a "human" handoff
 
 
 def test_without_llm_the_answer_comes_from_retrieval_alone(world: dict[str, Any]) -> None:
@@ -183,7 +184,7 @@ def test_without_llm_the_answer_comes_from_retrieval_alone(world: dict[str, Any]
     assert world["pipeline"].process(customer_says(world, world["a"], 8, "tem tênis azul?")) == "answered:1"
     assert world["llm"].requests == []
     reply = world["chatwoot"].replies(8)[0]
-    assert "Tênis Azul Runner BR-42" in reply and reply.startswith("Encontrei estas informações")
+    assert reply == "Tênis Azul Runner BR-42 R$ 299,90 tamanhos 38-44."  # the sentence that answers, no excerpt list
 
 
 def test_llm_down_falls_back_to_retrieval_and_never_shows_errors(world: dict[str, Any]) -> None:
@@ -198,9 +199,9 @@ def test_llm_down_falls_back_to_retrieval_and_never_shows_errors(world: dict[str
 def test_everything_failing_hands_off_with_the_tenants_message(world: dict[str, Any]) -> None:
     world["llm"].fail_always = True
     world["search"].data[world["a"]] = {}
-    assert world["pipeline"].process(customer_says(world, world["a"], 10, "oi")) == "handoff:failure"
+    assert world["pipeline"].process(customer_says(world, world["a"], 10, "qual o prazo?")) == "handoff:failure"
     assert world["chatwoot"].replies(10) == ["Vou chamar um atendente. 😊"]
-    assert "technical failure" in world["chatwoot"].successful("note", 10)[0].body["content"]
+    assert "falha técnica" in world["chatwoot"].successful("note", 10)[0].body["content"]
 
 
 def test_slow_specialist_times_out_and_falls_back_to_its_hits(world: dict[str, Any]) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatwoot_ai.conversation.answer import extractive_answer
 from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, Turn
-from chatwoot_ai.conversation.retrieval import Retriever, answer_from_hits, retrieval_query
+from chatwoot_ai.conversation.retrieval import Retriever, retrieval_query
 from chatwoot_ai.models import TenantConfig
 from chatwoot_ai.vector.models import SearchHit
 
@@ -50,5 +51,25 @@ def test_the_answer_from_retrieval_ranks_hits_by_relevance_across_collections() 
     })
     retriever = Retriever("loja", search)
     hits = {c: retriever.search(c, "prazo de entrega") for c in ("products", "support_documents")}
-    answer = answer_from_hits(hits, "pt-BR", max_items=1)
+    answer = extractive_answer(hits, "prazo de entrega")
     assert answer is not None and "Prazo de entrega" in answer and "Gel" not in answer
+
+
+def test_internal_records_guide_the_model_but_never_the_extractive_answer() -> None:
+    from chatwoot_ai.vector.models import VectorRecord
+
+    record = VectorRecord.model_validate({"id": 9, "text": "Estoque Mínimo. Repor abaixo de 5.",
+                                          "visibility": "internal"})
+    assert record.metadata == {"visibility": "internal"}  # kept in the payload with the metadata
+    search = RecordingSearch({
+        "business_rules": [SearchHit(id="9", score=1.0, relevance=0.99, text=record.text, metadata=record.metadata)],
+        "products": [SearchHit(id="1", score=1.0, relevance=0.5, text="Gel de limpeza. Estoque renovado toda semana.",
+                               metadata={})],
+    })
+    retriever = Retriever("loja", search)
+    hits = {c: retriever.search(c, "qual o estoque mínimo?") for c in ("business_rules", "products")}
+    answer = extractive_answer(hits, "qual o estoque mínimo?")
+    assert answer is not None and "Repor" not in answer and "Estoque renovado" in answer
+    from chatwoot_ai.conversation.retrieval import context_text
+
+    assert context_text(hits["business_rules"]).startswith("[1] (INTERNAL, guidance only: never quote or disclose)")

@@ -79,6 +79,11 @@ class LlmSettings(BaseModel):
     base_url: str | None = Field(default=None, pattern=r"^https?://")
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     timeout_s: float = Field(default=30.0, gt=0, le=300)
+    # Budgets (None: no cap). Over a cap the turn gets the extractive answer or a handoff, never a partial reply.
+    max_calls_per_turn: int | None = Field(default=4, ge=0)
+    max_tokens_per_turn: int | None = Field(default=12000, ge=0)
+    max_calls_per_day: int | None = Field(default=None, ge=0)
+    max_tokens_per_day: int | None = Field(default=None, ge=0)
 
 
 class OdooSettings(BaseModel):
@@ -96,6 +101,8 @@ class Handoff(BaseModel):
     model_config = ConfigDict(extra="allow")
     keywords: list[str] = Field(default_factory=lambda: ["atendente", "humano"])
     message: str = "Vou chamar um atendente."
+    # What the customer reads when nothing in the tenant's data answers (empty: "Vou verificar com a equipe...").
+    no_answer_message: str = Field(default="", max_length=1000)
     min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
 
 

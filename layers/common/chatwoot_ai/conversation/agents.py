@@ -72,6 +72,16 @@ def build_llm(config: TenantConfig, api_key: str | None) -> Any:
     return _llm(config.llm.model, config.llm.base_url, config.llm.temperature, config.llm.timeout_s, api_key or None)
 
 
+def counting_copy(llm: Any) -> Any:
+    """The shared LLM with its own token counter: crewai counts usage per LLM instance, so a kickoff on the shared
+    one reports every earlier call too. A shallow copy keeps the HTTP clients (no new TLS context)."""
+    copy = llm.model_copy()
+    usage = getattr(llm, "_token_usage", None)
+    if isinstance(usage, dict):
+        copy._token_usage = dict.fromkeys(usage, 0)
+    return copy
+
+
 @lru_cache(maxsize=32)
 def _llm(model: str, base_url: str | None, temperature: float, timeout_s: float, api_key: str | None) -> Any:
     from crewai import LLM
@@ -118,13 +128,13 @@ class TaskSpec:
     description: str
     expected_output: str
 
-    def kickoff(self, turn_values: dict[str, Any], llm: Any, tools: list[Any]) -> str:
-        """Runs this task alone, in its own one-task crew: a slow specialist cannot hold up another's."""
+    def kickoff(self, turn_values: dict[str, Any], llm: Any, tools: list[Any]) -> Any:
+        """Runs this task alone, in its own one-task crew: a slow specialist cannot hold up another's. Returns crewai's
+        CrewOutput (`.raw` the text, `.token_usage` what the provider reported)."""
         from crewai import Crew, Process
 
         agent, task = self.build(turn_values, llm, tools)
-        output: Any = Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False).kickoff()
-        return str(output.raw or "")
+        return Crew(agents=[agent], tasks=[task], process=Process.sequential, verbose=False).kickoff()
 
     def build(self, turn_values: dict[str, Any], llm: Any, tools: list[Any]) -> tuple[Any, Any]:
         from crewai import Agent, Task

@@ -1,5 +1,12 @@
 """The Crew Factory: which agents a tenant's crew has on a channel (`plan`: what DESIGN.md calls the Hub), and one
-turn through them (`run`): plan → specialists → decide → compose.
+turn through them (`run`).
+
+The turn's plan (`economy=True`, the default) asks a model only where one is needed (docs/conversation.md, "The
+plan"): small talk is answered from keywords (no call); retrieval runs in code and its gated excerpts go to the
+response agent as facts (a specialist summarises only excerpts too long for it); nothing relevant and no live data
+means "let me check with the team" and a handoff (no call); the Odoo agent runs only when the turn needs live data,
+and an order reference is looked up in code; the response agent writes the reply (one call, a second only when the
+grounding check rejects the first). The full plan below (`economy=False`) is the seed's, kept for the bench:
 
     intention ─┐
     business_rules ─┤  specialists: in parallel, each with a timeout and a fallback (its retrieval hits, or nothing)
@@ -26,7 +33,22 @@ from functools import partial
 from typing import Any
 
 from chatwoot_ai.conversation import handoff
-from chatwoot_ai.conversation.agents import TaskSpec, build_llm, crew_tasks, ensure_crewai, tenant_values
+from chatwoot_ai.conversation.agents import (
+    TaskSpec,
+    build_llm,
+    counting_copy,
+    crew_tasks,
+    ensure_crewai,
+    tenant_values,
+)
+from chatwoot_ai.conversation.answer import extractive_answer, small_talk, small_talk_reply
+from chatwoot_ai.conversation.economy import (
+    BudgetExceeded,
+    TurnUsage,
+    needs_live_data,
+    order_reference,
+    ungrounded_numbers,
+)
 from chatwoot_ai.conversation.handoff import HandoffDecision
 from chatwoot_ai.conversation.intention import Intention
 from chatwoot_ai.conversation.prompts import channel_profile
@@ -34,7 +56,6 @@ from chatwoot_ai.conversation.retrieval import (
     RETRIEVAL_COLLECTIONS,
     Hit,
     Retriever,
-    answer_from_hits,
     context_text,
     retrieval_query,
 )
@@ -83,6 +104,8 @@ class CrewResult:
     used_llm: bool = False
     specialists: list[SpecialistResult] = field(default_factory=list)
     elapsed_s: float = 0.0
+    usage: TurnUsage = field(default_factory=TurnUsage)
+    steps: list[str] = field(default_factory=list)  # what the plan did, for logs and tests
 
 
 @dataclass
@@ -107,11 +130,19 @@ class _CrewRun:
     retriever: Retriever
     llm_api_key: str | None
     tools: Callable[[], list[Any]] | None  # the MCP agent's tools for this tenant
+    usage: TurnUsage = field(default_factory=TurnUsage)
     hits: dict[str, list[Hit]] = field(default_factory=dict)
     _hits_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def kickoff(self, agent: str, values: dict[str, Any], tools: list[Any] | None = None) -> str:
-        return self.tasks[agent].kickoff(values, build_llm(self.config, self.llm_api_key), tools or [])
+        """One agent's call (or calls, with tools), counted; BudgetExceeded before it when the turn's cap is reached."""
+        self.usage.check(agent)
+        started = time.perf_counter()
+        llm = counting_copy(build_llm(self.config, self.llm_api_key))
+        output = self.tasks[agent].kickoff(values, llm, tools or [])
+        model = self.config.llm.model if self.config.llm else ""
+        self.usage.record(agent, model or "", output, time.perf_counter() - started)
+        return str(getattr(output, "raw", output) or "")
 
     def intention(self) -> SpecialistResult:
         started = time.perf_counter()
@@ -134,13 +165,47 @@ class _CrewRun:
                 return SpecialistResult(name, NOTHING, False, True, time.perf_counter() - started, "no tools")
         return SpecialistResult(name, self.kickoff(name, values, tools), True, elapsed_s=time.perf_counter() - started)
 
+    def specialist_on(self, name: str, excerpts: str) -> SpecialistResult:
+        """A retrieval specialist on excerpts already fetched (the plan searched them)."""
+        started = time.perf_counter()
+        text = self.kickoff(name, {**self.values, "context": excerpts})
+        return SpecialistResult(name, text, True, elapsed_s=time.perf_counter() - started)
+
+    def order_in_code(self, ref: str) -> str | None:
+        """get_order_status called directly when the message names the order: no model needed to pick the tool."""
+        if self.tools is None:
+            return None
+        tool = next((t for t in self.tools() if getattr(t, "name", "") == "get_order_status"), None)
+        if tool is None:
+            return None
+        try:
+            return f"get_order_status({ref}): " + str(tool._run(ref=ref))[:1500]
+        except Exception:
+            logger.warning("get_order_status failed in code; the Odoo agent takes over", exc_info=True)
+            return None
+
+
+HISTORY_TOKENS = 800  # the history a prompt carries, newest first, at ~4 characters a token
+
+
+def history_text(history: list[tuple[str, str]], max_tokens: int = HISTORY_TOKENS) -> str:
+    """The recent turns, oldest first, trimmed from the oldest to `max_tokens` (~4 characters a token)."""
+    lines: list[str] = []
+    budget = max_tokens * 4
+    for role, content in reversed(history[-12:]):
+        line = f"{'Customer' if role == 'customer' else 'Assistant'}: {content}"
+        if len(line) > budget:
+            break
+        budget -= len(line)
+        lines.append(line)
+    return "\n".join(reversed(lines)) or "(first message)"
+
 
 def turn_values(turn: Turn, config: TenantConfig) -> dict[str, Any]:
     """The placeholders a turn fills (tasks.yaml's {messages} {history} ...), with their defaults."""
-    history = "\n".join(f"{'Customer' if role == 'customer' else 'Assistant'}: {content}"
-                        for role, content in turn.history[-12:]) or "(first message)"
-    return {"messages": "\n".join(f"- {m}" for m in turn.messages), "history": history, "context": "(nothing found)",
-            "intent": "other", "language": config.company.language, "facts": ""}
+    return {"messages": "\n".join(f"- {m}" for m in turn.messages), "history": history_text(turn.history),
+            "context": "(nothing found)", "intent": "other", "language": config.company.language, "facts": "",
+            "customer_name": turn.customer_name or "(unknown)"}
 
 
 class CrewFactory:
@@ -150,7 +215,12 @@ class CrewFactory:
 
     def __init__(self, retriever_factory: Callable[[str], Retriever], *, specialist_timeout_s: float = 25.0,
                  parallel: bool = True, tools_factory: Callable[[str, str], list[Any]] | None = None,
-                 mcp_available: Callable[[TenantConfig], bool] | None = None) -> None:
+                 mcp_available: Callable[[TenantConfig], bool] | None = None, economy: bool = True,
+                 specialist_min_chars: int = 2500) -> None:
+        self.economy = economy
+        # A collection's excerpts longer than this go through its specialist first (one call) instead of straight to
+        # the response agent.
+        self.specialist_min_chars = specialist_min_chars
         self.retriever_factory = retriever_factory
         self.specialist_timeout_s = specialist_timeout_s
         self.parallel = parallel
@@ -168,34 +238,145 @@ class CrewFactory:
         return CrewPlan(channel, channel_profile(channel, config.channels), specialists, config.llm_enabled)
 
     def run(self, plan: CrewPlan, config: TenantConfig, tenant_id: str, domain: str, turn: Turn,
-            llm_api_key: str | None) -> CrewResult:
+            llm_api_key: str | None, usage: TurnUsage | None = None) -> CrewResult:
+        """One turn. `usage` carries the turn's caps (the tenant's budget; calls 0: no model this turn) and collects
+        every call."""
         started = time.perf_counter()
         retriever = self.retriever_factory(tenant_id)
-        if not plan.use_llm:
+        if usage is None:  # the tenant's per-turn caps (the pipeline adds the day's)
+            usage = TurnUsage(config.llm.max_calls_per_turn, config.llm.max_tokens_per_turn) if config.llm \
+                else TurnUsage()
+        result: CrewResult
+        if not plan.use_llm or usage.max_calls == 0:
             result = self._from_retrieval(plan, retriever, turn, config)
         else:
+            run: _CrewRun | None = None
             try:
                 ensure_crewai()
                 tools = partial(self.tools_factory, tenant_id, domain) if self.tools_factory else None
                 run = _CrewRun(plan, config, turn, crew_tasks(tenant_values(config, plan.channel, plan.profile)),
-                               turn_values(turn, config), retriever, llm_api_key, tools)
-                result = self._decide(run, self._specialists(run))
-                if result.handoff is None:
-                    self._compose(run, result)
+                               turn_values(turn, config), retriever, llm_api_key, tools, usage)
+                if self.economy:
+                    result = self._planned(run)
+                else:
+                    result = self._decide(run, self._specialists(run))
+                    if result.handoff is None:
+                        self._compose(run, result)
+            except BudgetExceeded as exc:
+                logger.info("LLM budget reached; answering from retrieval alone",
+                            extra={"tenant_id": tenant_id, "detail": str(exc)})
+                result = self._from_retrieval(plan, retriever, turn, config, run.hits if run else None)
+                result.steps.append("budget")
             except Exception as exc:  # the LLM path failed as a whole: same answer as without an LLM
                 logger.exception("crew failed; answering from retrieval alone", extra={"tenant_id": tenant_id})
-                result = self._from_retrieval(plan, retriever, turn, config)
+                result = self._from_retrieval(plan, retriever, turn, config, run.hits if run else None)
                 if result.answer is None:
                     result.handoff = handoff.failure(type(exc).__name__)
+        result.usage = usage
         result.elapsed_s = time.perf_counter() - started
         return result
 
-    def _from_retrieval(self, plan: CrewPlan, retriever: Retriever, turn: Turn, config: TenantConfig) -> CrewResult:
-        query = retrieval_query(turn.text, turn.history)
-        hits = {c: retriever.search(c, query) for c in plan.specialists if c in RETRIEVAL_COLLECTIONS}
-        answer = answer_from_hits(hits, config.company.language)
-        return CrewResult(answer, language=config.company.language,
+    def _from_retrieval(self, plan: CrewPlan, retriever: Retriever, turn: Turn, config: TenantConfig,
+                        found: dict[str, list[Hit]] | None = None) -> CrewResult:
+        """The answer without a model (answer.py): small talk from keywords, else the extractive answer, else None
+        and a "let me check" handoff."""
+        language = config.company.language
+        kind = small_talk(turn.messages)
+        if kind is not None:
+            return CrewResult(small_talk_reply(kind, language, config.assistant.name, config.company.name,
+                                               turn.customer_name), intent="small_talk", language=language,
+                              steps=[f"small_talk:{kind}"])
+        hits = found if found is not None else self._search_all(plan, retriever, turn)
+        answer = extractive_answer(hits, retrieval_query(turn.text, turn.history))
+        return CrewResult(answer, language=language, steps=["extractive"],
                           handoff=handoff.nothing_found() if answer is None else None)
+
+    def _search_all(self, plan: CrewPlan, retriever: Retriever, turn: Turn) -> dict[str, list[Hit]]:
+        query = retrieval_query(turn.text, turn.history)
+        collections = [c for c in plan.specialists if c in RETRIEVAL_COLLECTIONS]
+        if len(collections) < 2 or not self.parallel:
+            return {c: retriever.search(c, query) for c in collections}
+        with ThreadPoolExecutor(max_workers=len(collections), thread_name_prefix="search") as pool:
+            return dict(zip(collections, pool.map(lambda c: retriever.search(c, query), collections), strict=True))
+
+    # ------------------------------------------------------------------ the economical plan
+    def _planned(self, run: _CrewRun) -> CrewResult:
+        """Small talk → no call; retrieval and obvious ERP reads in code; specialists only for long excerpts; the
+        response agent once (twice when its first reply states a number no fact holds)."""
+        config, turn = run.config, run.turn
+        language = config.company.language
+        kind = small_talk(turn.messages)
+        if kind is not None:
+            return CrewResult(small_talk_reply(kind, language, config.assistant.name, config.company.name,
+                                               turn.customer_name), intent="small_talk", language=language,
+                              steps=[f"small_talk:{kind}"])
+        # No intention call: the response agent reads the language from the messages themselves.
+        run.values["language"] = "the language of their messages"
+        run.hits = self._search_all(run.plan, run.retriever, turn)
+        steps = [f"search:{c}={len(h)}" for c, h in run.hits.items()]
+        jobs: dict[str, Callable[[], SpecialistResult]] = {}
+        facts: dict[str, str] = {}
+        for name, found in run.hits.items():
+            if not found:
+                continue
+            excerpts = context_text(found)
+            if len(excerpts) > self.specialist_min_chars:
+                jobs[name] = partial(run.specialist_on, name, excerpts)
+            else:
+                facts[name] = excerpts
+        if "odoo" in run.plan.specialists and needs_live_data(turn.text):
+            ref = order_reference(turn.text)
+            looked_up = run.order_in_code(ref) if ref else None
+            if looked_up is not None:
+                facts["odoo"] = looked_up
+                steps.append("odoo:code")
+            else:
+                jobs["odoo"] = partial(run.specialist, "odoo")
+                steps.append("odoo:agent")
+        results = self._run_all(jobs) if jobs else {}
+        for name, said in results.items():
+            if said.ok and said.says_something:
+                facts[name] = said.text.strip()
+            elif run.hits.get(name):
+                facts[name] = context_text(run.hits[name], 1500)
+        steps += [f"specialist:{name}" for name in results]
+        result = CrewResult(None, language=language, used_llm=bool(results), specialists=list(results.values()),
+                            steps=steps)
+        if not facts:  # nothing relevant, no live data: no model can answer from nothing
+            result.handoff = handoff.nothing_found()
+            result.steps.append("nothing_found")
+            return result
+        self._respond(run, result, facts)
+        return result
+
+    def _respond(self, run: _CrewRun, result: CrewResult, facts: dict[str, str]) -> None:
+        """The response agent's reply, checked: a number the facts, the messages and the history do not hold is
+        invented; the agent gets one retry, then the extractive answer stands in."""
+        joined = "\n\n".join(f"## {name}\n{text}" for name, text in facts.items())
+        values = {**run.values, "facts": joined}
+        sources = (joined, run.turn.text, run.values["history"])
+        answer = ""
+        for attempt in range(2):
+            answer = run.kickoff("response", values).strip()
+            result.used_llm = True
+            result.steps.append("response")
+            invented = ungrounded_numbers(answer, *sources)
+            if not invented or handoff.after_reply(answer, False) is not None:
+                break
+            logger.warning("reply states numbers no fact holds", extra={"numbers": sorted(invented),
+                                                                           "attempt": attempt + 1})
+            answer = ""
+            values = {**values, "facts": joined + "\n\n(Your previous reply stated numbers that are not in these "
+                                                 "facts: " + ", ".join(sorted(invented)) + ". State only these facts.)"}
+        if not answer:
+            result.steps.append("grounding_fallback")
+            answer = extractive_answer(run.hits, retrieval_query(run.turn.text, run.turn.history)) or ""
+            if not answer:
+                result.handoff = handoff.nothing_found()
+                return
+        result.handoff = handoff.after_reply(answer, False)
+        if result.handoff is None:
+            result.answer = answer
 
     # ------------------------------------------------------------------ specialists
     def _specialists(self, run: _CrewRun) -> dict[str, SpecialistResult]:
@@ -252,7 +433,7 @@ class CrewFactory:
         except Exception as exc:
             logger.warning("response agent failed; answering from retrieval alone",
                            extra={"tenant_id": run.retriever.tenant_id, "error": type(exc).__name__})
-            answer = answer_from_hits(run.hits, result.language) or ""
+            answer = extractive_answer(run.hits, retrieval_query(run.turn.text, run.turn.history)) or ""
             result.used_llm = False
             if not answer:
                 result.handoff = handoff.failure(f"response agent: {type(exc).__name__}")

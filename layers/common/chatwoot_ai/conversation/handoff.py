@@ -21,6 +21,8 @@ from chatwoot_ai.models import Handoff
 
 # Said in the customer's words, these mean "a person, please" even when the tenant lists no keyword.
 _DEFAULT_PHRASES = ("falar com um atendente", "falar com atendente", "falar com uma pessoa", "falar com humano",
+                    "falar com alguem", "me passa pra alguem", "me passa para alguem", "pessoa de verdade",
+                    "atendimento humano",
                     "talk to a human", "speak to a human", "talk to a person", "real person", "hablar con un agente")
 # What the response agent answers when the facts do not let it help (tasks.yaml tells it so).
 HANDOFF_TOKEN = "HANDOFF"
@@ -30,6 +32,20 @@ REASONS = {
     "low_confidence": "The assistant was not confident it could answer correctly.",
     "no_answer": "The assistant found no answer in the business's data.",
     "failure": "The assistant could not answer (technical failure).",
+}
+# The private note in the tenant's language (its agents read it).
+NOTES = {
+    "pt": ({"customer_request": "O cliente pediu um atendente.",
+            "low_confidence": "O assistente não tinha confiança para responder corretamente.",
+            "no_answer": "O assistente não encontrou a resposta nos dados da loja.",
+            "failure": "O assistente não conseguiu responder (falha técnica)."},
+           "Transferido", "Última(s) mensagem(ns) do cliente"),
+    "es": ({"customer_request": "El cliente pidió un agente.",
+            "low_confidence": "El asistente no estaba seguro de poder responder correctamente.",
+            "no_answer": "El asistente no encontró la respuesta en los datos del negocio.",
+            "failure": "El asistente no pudo responder (falla técnica)."},
+           "Transferido", "Último(s) mensaje(s) del cliente"),
+    "en": (REASONS, "Handoff", "Last customer message(s)"),
 }
 
 
@@ -80,8 +96,10 @@ def no_answer() -> HandoffDecision:
     return HandoffDecision("no_answer")
 
 
-def note_text(decision: HandoffDecision, messages: list[str]) -> str:
-    """The private note agents read: why the bot stepped back, and what the customer said."""
+def note_text(decision: HandoffDecision, messages: list[str], language: str = "en") -> str:
+    """The private note agents read, in the tenant's language: why the bot stepped back, and what the customer
+    said (the technical detail stays in English, as in the logs)."""
+    reasons, title, last = NOTES.get((language or "en").split("-")[0].lower(), NOTES["en"])
     quoted = "\n".join(f"> {m[:300]}" for m in messages[-5:])
     detail = f" ({decision.detail})" if decision.detail else ""
-    return f"🤖 Handoff: {REASONS.get(decision.reason, decision.reason)}{detail}\nLast customer message(s):\n{quoted}"
+    return f"🤖 {title}: {reasons.get(decision.reason, decision.reason)}{detail}\n{last}:\n{quoted}"

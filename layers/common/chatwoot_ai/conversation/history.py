@@ -7,8 +7,10 @@ One partition per conversation: `pk = conv#{tenant_id}#{account_id}#{conversatio
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -66,11 +68,30 @@ class HistoryStore:
             "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)}, "expires_at": {"N": str(self._expires())},
         }}}
 
-    def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> Turn:
+    def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int,
+                 usage: dict[str, Any] | None = None) -> Turn:
+        """`usage`: what the turn's answer cost (LLM calls, tokens, latency; economy.TurnUsage.summary)."""
         sk = turn_key(at_ms, message_id)
-        self.table.put_item(Item={"pk": pk, "sk": sk, "role": role, "content": content,
-                                  "message_id": str(message_id), "at_ms": at_ms, "expires_at": self._expires()})
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "role": role, "content": content, "message_id": str(message_id),
+                                "at_ms": at_ms, "expires_at": self._expires()}
+        if usage is not None:
+            item["usage"] = json.loads(json.dumps(usage), parse_float=Decimal)
+        self.table.put_item(Item=item)
         return Turn(sk, role, content, str(message_id), at_ms)
+
+    # ---------------------------------------------------------------- a tenant's LLM use per day (its budget)
+    def day_usage(self, tenant_id: str, day: str) -> tuple[int, int]:
+        """(LLM calls, tokens) the tenant used on `day` (YYYY-MM-DD, UTC)."""
+        item = self.table.get_item(Key={"pk": f"usage#{tenant_id}", "sk": f"day#{day}"}).get("Item") or {}
+        return int(item.get("calls", 0)), int(item.get("tokens", 0))
+
+    def add_day_usage(self, tenant_id: str, day: str, calls: int, tokens: int) -> None:
+        if calls <= 0 and tokens <= 0:
+            return
+        self.table.update_item(Key={"pk": f"usage#{tenant_id}", "sk": f"day#{day}"},
+                               UpdateExpression="ADD calls :c, tokens :t SET expires_at = :e",
+                               ExpressionAttributeValues={":c": calls, ":t": tokens,
+                                                          ":e": int(time.time()) + 3 * 86400})
 
     def turns(self, pk: str, limit: int = 20, after: str | None = None) -> list[Turn]:
         """The last `limit` turns (oldest first), or every turn after the sort key `after`."""

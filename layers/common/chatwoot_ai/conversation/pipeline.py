@@ -9,14 +9,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger, send_once
+from chatwoot_ai.conversation.answer import check_with_team
 from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, CrewResult, Turn
 from chatwoot_ai.conversation.debounce import wait_for_quiet
+from chatwoot_ai.conversation.economy import TurnUsage, emit_metrics
 from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.prompts import apply_format
+from chatwoot_ai.conversation.prompts import format_reply
 from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.observability import logger
@@ -84,13 +87,16 @@ class ConversationPipeline:
             if decision is None:
                 plan = self.crews.plan(config, job.channel)
                 result = self._run_crew(plan, job, config, credentials, pk, turns)
+                usage = self._account(job.tenant_id, result, log)
                 if result.answer and result.handoff is None:
-                    answer = apply_format(result.answer, plan.profile, config.assistant.emoji_usage)
-                    self._reply(client, job, pk, last.message_id, answer)
-                    self.history.add_turn(pk, "assistant", answer, f"r{last.message_id}", _now_ms())
+                    parts = format_reply(result.answer, plan.profile, config.assistant.emoji_usage)
+                    self._reply(client, job, pk, last.message_id, parts)
+                    self.history.add_turn(pk, "assistant", "\n\n".join(parts), f"r{last.message_id}", _now_ms(),
+                                          usage)
                     self.history.mark_answered(pk, last.sk)
                     logger.info("answered", extra={**log, "turns": len(turns), "llm": result.used_llm,
-                                                   "crew_s": round(result.elapsed_s, 3)})
+                                                   "crew_s": round(result.elapsed_s, 3), "messages": len(parts),
+                                                   "steps": result.steps})
                     return f"answered:{len(turns)}"
                 decision = result.handoff or no_answer()
             self._handoff(client, job, config, pk, last.message_id, decision, messages)
@@ -116,7 +122,33 @@ class ConversationPipeline:
         turn = Turn(messages=[t.content for t in turns], history=history[-self.settings.history_turns:],
                     customer_name=job.sender_name)
         api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
-        return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key)
+        return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key, self._budget(job, config))
+
+    def _budget(self, job: ConversationJob, config: TenantConfig) -> TurnUsage:
+        """The turn's caps: the tenant's per-turn budget, and none at all once its day's budget is spent."""
+        llm = config.llm
+        if llm is None:
+            return TurnUsage()
+        usage = TurnUsage(llm.max_calls_per_turn, llm.max_tokens_per_turn)
+        if llm.max_calls_per_day is not None or llm.max_tokens_per_day is not None:
+            calls, tokens = self.history.day_usage(job.tenant_id, _today())
+            if (llm.max_calls_per_day is not None and calls >= llm.max_calls_per_day) or \
+                    (llm.max_tokens_per_day is not None and tokens >= llm.max_tokens_per_day):
+                logger.info("daily LLM budget spent; answering without a model", extra={"tenant_id": job.tenant_id})
+                usage.max_calls = 0
+            elif llm.max_calls_per_day is not None:
+                left = llm.max_calls_per_day - calls
+                usage.max_calls = left if usage.max_calls is None else min(usage.max_calls, left)
+        return usage
+
+    def _account(self, tenant_id: str, result: CrewResult, log: dict[str, Any]) -> dict[str, Any]:
+        """The turn's LLM use: logged, added to the tenant's day, emitted as metrics; stored with the reply."""
+        summary = {**result.usage.summary(), "steps": result.steps, "crew_ms": round(result.elapsed_s * 1000)}
+        logger.info("turn usage", extra={**log, **summary})
+        if result.usage.calls:
+            self.history.add_day_usage(tenant_id, _today(), result.usage.call_count, result.usage.tokens)
+            emit_metrics(result.usage, tenant_id)
+        return summary
 
     def _client(self, config: TenantConfig, credentials: Credentials | None) -> ChatwootClient | None:
         token = credentials.chatwoot_api_access_token if credentials else None
@@ -124,24 +156,35 @@ class ConversationPipeline:
             return None
         return self.chatwoot_factory(config.chatwoot.base_url, token.get_secret_value())
 
-    def _reply(self, client: ChatwootClient, job: ConversationJob, pk: str, source_id: str, text: str) -> None:
-        send_once(self.ledger, pk, source_id, "reply",
-                  lambda: client.send_message(job.account_id, job.conversation_id, text))
+    def _reply(self, client: ChatwootClient, job: ConversationJob, pk: str, source_id: str, parts: list[str]) -> None:
+        """One message per part, each sent at most once (a retry sends only what is missing)."""
+        for index, text in enumerate(parts):
+            kind = "reply" if index == 0 else f"reply{index + 1}"
+            send_once(self.ledger, pk, source_id, kind, partial(client.send_message, job.account_id,
+                                                                job.conversation_id, text))
 
     def _handoff(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
                  source_id: str, decision: HandoffDecision, messages: list[str]) -> None:
         """The customer hears the tenant's handoff message; agents read why in a private note; the conversation
         opens for humans, and the bot stays out of it until it is pending again. The takeover is recorded last, so
         a retry after a failure here finishes the handoff (each call is sent at most once)."""
-        if config.handoff.message:
+        message = config.handoff.message
+        if decision.reason == "no_answer":  # nothing in the tenant's data answers: "let me check with the team"
+            message = config.handoff.no_answer_message or check_with_team(config.company.language)
+        if message:
             send_once(self.ledger, pk, source_id, "handoff_message",
-                      lambda: client.send_message(job.account_id, job.conversation_id, config.handoff.message))
-            self.history.add_turn(pk, "assistant", config.handoff.message, f"h{source_id}", _now_ms())
+                      lambda: client.send_message(job.account_id, job.conversation_id, message))
+            self.history.add_turn(pk, "assistant", message, f"h{source_id}", _now_ms())
+        note = note_text(decision, messages, config.company.language)
         send_once(self.ledger, pk, source_id, "handoff_note",
-                  lambda: client.private_note(job.account_id, job.conversation_id, note_text(decision, messages)))
+                  lambda: client.private_note(job.account_id, job.conversation_id, note))
         send_once(self.ledger, pk, source_id, "toggle_open",
                   lambda: client.toggle_status(job.account_id, job.conversation_id, "open"))
         self.history.set_takeover(pk, True, f"handoff: {decision.reason}")
+
+
+def _today() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime())
 
 
 def _now_ms() -> int:

@@ -85,8 +85,16 @@ _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*", re.MULTILINE)
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)]+)\)")
 
 
+def format_reply(text: str, profile: dict[str, Any], emoji_usage: str) -> list[str]:
+    """The messages the customer receives: the channel's markup enforced, then split at paragraph or sentence ends
+    into messages of at most the channel's size (the tenant's `max_length`, never above the channel's hard
+    `message_limit`: WhatsApp 4096, Instagram 1000)."""
+    hard = int(str(profile.get("message_limit", 4096)))
+    return split_message(apply_format(text, profile, emoji_usage), min(hard, int(str(profile.get("max_length", hard)))))
+
+
 def apply_format(text: str, profile: dict[str, Any], emoji_usage: str) -> str:
-    """Enforces what a model may forget: no emoji where banned, the channel's markup, the length limit."""
+    """Enforces what a model may forget: no emoji where banned, the channel's markup. Length is `format_reply`'s."""
     out = text.strip()
     if not profile.get("emoji", True) or emoji_usage == "none":
         out = re.sub(r" {2,}", " ", _EMOJI.sub("", out)).strip()
@@ -97,18 +105,44 @@ def apply_format(text: str, profile: dict[str, Any], emoji_usage: str) -> str:
         out = out.replace("**", "*" if markdown == "whatsapp" else "").replace("__", "")
         if markdown == "none":
             out = re.sub(r"(?<!\w)\*(\S[^*\n]*?)\*(?!\w)", r"\1", out)
-    out = re.sub(r"[ \t]+\n", "\n", out)
-    return truncate(out, int(str(profile.get("max_length", 1000))))
+    return re.sub(r"[ \t]+\n", "\n", out)
 
 
-def truncate(text: str, limit: int) -> str:
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """`text` in messages of at most `limit` characters, cut only between paragraphs, else between sentences, else
+    (a single sentence longer than a message) between words: never half a sentence when a whole one fits."""
+    text = text.strip()
     if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind("\n"))
-    if end >= limit // 3:
-        return cut[: end + 1].rstrip()
-    return cut[: max(0, limit - 1)].rstrip() + "…"
+        return [text] if text else []
+    pieces: list[tuple[str, str]] = []  # (separator before it, piece)
+    for p_index, paragraph in enumerate(p for p in re.split(r"\n\s*\n", text) if p.strip()):
+        lead = "\n\n" if p_index else ""
+        if len(paragraph) <= limit:
+            pieces.append((lead, paragraph.strip()))
+            continue
+        for s_index, sentence in enumerate(_SENTENCE.split(paragraph.strip())):
+            sep = lead if s_index == 0 else " "
+            while len(sentence) > limit:  # one sentence longer than a message: at a word
+                cut = sentence.rfind(" ", 0, limit)
+                cut = cut if cut > 0 else limit
+                pieces.append((sep, sentence[:cut]))
+                sentence, sep = sentence[cut:].strip(), " "
+            pieces.append((sep, sentence))
+    messages: list[str] = []
+    current = ""
+    for sep, piece in pieces:
+        if current and len(current) + len(sep) + len(piece) <= limit:
+            current += sep + piece
+        else:
+            if current:
+                messages.append(current.strip())
+            current = piece
+    if current.strip():
+        messages.append(current.strip())
+    return messages
 
 
 def normalize(text: str) -> str:

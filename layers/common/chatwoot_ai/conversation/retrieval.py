@@ -73,6 +73,8 @@ def context_text(hits: list[Hit], max_chars: int = 3000) -> str:
     parts, used = [], 0
     for index, hit in enumerate(hits, 1):
         text = hit.text.strip().replace("\n\n", "\n")
+        if is_internal(hit):
+            text = "(INTERNAL, guidance only: never quote or disclose) " + text
         if used + len(text) > max_chars:
             text = text[: max(0, max_chars - used)]
         parts.append(f"[{index}] {text}")
@@ -82,33 +84,6 @@ def context_text(hits: list[Hit], max_chars: int = 3000) -> str:
     return "\n".join(parts)
 
 
-INTROS = {
-    "pt": "Encontrei estas informações que podem ajudar:",
-    "es": "Encontré esta información que puede ayudar:",
-    "en": "Here is what I found that may help:",
-}
-OUTROS = {
-    "pt": "Se precisar de algo mais, é só falar!",
-    "es": "¡Si necesitas algo más, avísame!",
-    "en": "Let me know if you need anything else!",
-}
-
-
-def answer_from_hits(hits_by_collection: dict[str, list[Hit]], language: str, max_items: int = 2) -> str | None:
-    """A reply built from the best hits alone; None when nothing was found."""
-    ranked = sorted((h for hits in hits_by_collection.values() for h in hits), key=lambda h: h.score, reverse=True)
-    if not ranked:
-        return None
-    lang = (language or "pt").split("-")[0].lower()
-    lines = [INTROS.get(lang, INTROS["pt"])]
-    seen: set[str] = set()
-    for hit in ranked:
-        text = hit.text.strip()
-        if not text or text in seen:
-            continue
-        seen.add(text)
-        lines.append(f"• {text[:400]}")
-        if len(seen) >= max_items:
-            break
-    lines.append(OUTROS.get(lang, OUTROS["pt"]))
-    return "\n".join(lines)
+def is_internal(hit: Hit) -> bool:
+    """`visibility: internal` in a record's metadata: staff knowledge that may guide a model, never a reply."""
+    return str(hit.metadata.get("visibility", "public")).lower() == "internal"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chatwoot_ai.models import check_identifier
 
@@ -48,11 +48,20 @@ class VectorRecord(BaseModel):
     text: str = ""
     metadata: dict[str, Any] = Field(default_factory=dict)
     archived: bool = False
+    # "internal": staff knowledge that may guide the LLM but is never quoted to a customer. Kept in the payload as
+    # metadata.visibility (where the crew reads it); a value in metadata wins.
+    visibility: Literal["public", "internal"] | None = None
 
     @field_validator("id", mode="before")
     @classmethod
     def _id(cls, value: Any) -> str:
         return record_id_str(value)
+
+    @model_validator(mode="after")
+    def _visibility(self) -> VectorRecord:
+        if self.visibility is not None:
+            self.metadata.setdefault("visibility", self.visibility)
+        return self
 
     @property
     def removed(self) -> bool:
