@@ -100,7 +100,9 @@ def test_conversation_status_changes_release_or_take_over() -> None:
     opened = {**base, "status": "open",
               "changed_attributes": [{"status": {"previous_value": "pending", "current_value": "open"}}]}
     assert classify(opened).action == "takeover"
-    assert classify({**base, "status": "resolved"}).action == "ignore"
+    # Resolved ends a human takeover too: the customer's next message is the bot's again (issue 15).
+    assert classify({**base, "status": "resolved"}).action == "release"
+    assert classify({**base, "status": "snoozed"}).action == "ignore"
     assert routing_ids(opened) == (3, 12, 431)
 
 

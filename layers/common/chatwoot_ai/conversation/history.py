@@ -2,11 +2,14 @@
 
 One partition per conversation: `pk = conv#{tenant_id}#{account_id}#{conversation_id}`;
 `sk = turn#{received_at_ms}#{message_id}` for turns (time order), `sk = state` for the conversation's state
-(human takeover, the last turn answered). Items expire through the `expires_at` TTL.
+(human takeover, the last turn answered), and `sk = echo#...` for the messages the bot posted (so an account
+webhook's echo of them, an outgoing message from the `user` whose token the bot uses, is not taken for a human).
+Items expire through the `expires_at` TTL.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,7 @@ from botocore.exceptions import ClientError
 from chatwoot_ai.conversation.queue_job import turn_key
 
 STATE_SK = "state"
+ECHO_TEXT_TTL_S = 900  # the text of a reply about to be posted: its echo arrives within seconds
 _TURN_HI = "turn#~"  # sorts after every turn key
 
 
@@ -38,6 +42,7 @@ class ConversationState:
     human_takeover: bool = False
     answered_through: str = ""  # sk of the last customer turn an answer covered
     takeover_reason: str = ""
+    takeover_at: int = 0  # epoch seconds of the last human sign (the takeover, or a human's later reply)
 
 
 class HistoryStore:
@@ -82,14 +87,40 @@ class HistoryStore:
     def state(self, pk: str) -> ConversationState:
         item = self.table.get_item(Key={"pk": pk, "sk": STATE_SK}, ConsistentRead=True).get("Item") or {}
         return ConversationState(bool(item.get("human_takeover", False)), str(item.get("answered_through", "")),
-                                 str(item.get("takeover_reason", "")))
+                                 str(item.get("takeover_reason", "")), int(item.get("takeover_at", 0)))
 
     def set_takeover(self, pk: str, taken: bool, reason: str = "") -> None:
         self.table.update_item(
             Key={"pk": pk, "sk": STATE_SK},
-            UpdateExpression="SET human_takeover = :t, takeover_reason = :r, updated_at = :u, expires_at = :e",
+            UpdateExpression="SET human_takeover = :t, takeover_reason = :r, updated_at = :u, takeover_at = :u, "
+                             "expires_at = :e",
             ExpressionAttributeValues={":t": taken, ":r": reason, ":u": int(time.time()), ":e": self._expires()},
         )
+
+    # ------------------------------------------------------------------ the bot's own messages (echoes)
+    @staticmethod
+    def _text_sk(content: str) -> str:
+        return "echo#text#" + hashlib.sha256(content.strip().encode()).hexdigest()[:24]
+
+    def expect_echo(self, pk: str, content: str) -> None:
+        """Before posting: its echo may reach the receiver before the post's answer (and its id) reaches us."""
+        now = int(time.time())
+        self.table.put_item(Item={"pk": pk, "sk": self._text_sk(content), "until": now + ECHO_TEXT_TTL_S,
+                                  "expires_at": now + ECHO_TEXT_TTL_S})
+
+    def record_posted(self, pk: str, message_id: Any) -> None:
+        """After posting: the id Chatwoot gave the bot's message."""
+        if message_id is not None:
+            self.table.put_item(Item={"pk": pk, "sk": f"echo#id#{message_id}", "expires_at": self._expires()})
+
+    def is_echo(self, pk: str, message_id: Any, content: Any) -> bool:
+        """Was this outgoing message posted by the bot? Its id, or (while the post was in flight) its text."""
+        if self.table.get_item(Key={"pk": pk, "sk": f"echo#id#{message_id}"}, ConsistentRead=True).get("Item"):
+            return True
+        if not isinstance(content, str) or not content.strip():
+            return False
+        item = self.table.get_item(Key={"pk": pk, "sk": self._text_sk(content)}, ConsistentRead=True).get("Item")
+        return bool(item) and int(item.get("until", 0)) >= int(time.time())
 
     def mark_answered(self, pk: str, through_sk: str) -> bool:
         """Moves the answered watermark forward (never back). False when it was already at or past `through_sk`."""

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_CONTENT_CHARS = 4000
+MAX_ATTACHMENTS = 10
+
+
+class Attachment(BaseModel):
+    """One of Chatwoot's `attachments[]`: metadata only, never the file (the worker downloads it when it needs to)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    file_type: str = "file"  # audio, image, video, file, location, contact, sticker, fallback, share, ...
+    data_url: str | None = Field(default=None, max_length=2000)
+    file_size: int | None = None
+    extension: str | None = Field(default=None, max_length=20)
+    transcribed_text: str | None = Field(default=None, max_length=MAX_CONTENT_CHARS)
+    fallback_title: str | None = Field(default=None, max_length=300)  # a location's or a contact card's title
+
+    @classmethod
+    def from_chatwoot(cls, item: dict[str, Any]) -> Attachment:
+        def text(key: str, limit: int) -> str | None:
+            value = item.get(key)
+            return value[:limit] if isinstance(value, str) and value.strip() else None
+
+        size = item.get("file_size")
+        return cls(file_type=(text("file_type", 40) or "file").lower(), data_url=text("data_url", 2000),
+                   file_size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+                   extension=text("extension", 20), transcribed_text=text("transcribed_text", MAX_CONTENT_CHARS),
+                   fallback_title=text("fallback_title", 300))
 
 
 class ConversationJob(BaseModel):
@@ -24,6 +52,9 @@ class ConversationJob(BaseModel):
     conversation_status: str | None = None
     delivery_id: str | None = None
     received_at_ms: int
+    attachments: list[Attachment] = Field(default_factory=list)
+    # The contact gave an e-mail or phone (the web widget's visitors are anonymous until they do).
+    identified: bool = True
 
     @property
     def group_id(self) -> str:
