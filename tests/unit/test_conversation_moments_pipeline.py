@@ -17,9 +17,8 @@ from support.webhook_fixtures import FakeConfigs, FakeSearch, create_pipeline_re
 from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.conversation.crew import CrewFactory
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.intake import turn_text
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
-from chatwoot_ai.conversation.queue_job import Attachment, ConversationJob
+from chatwoot_ai.conversation.queue_job import Attachment, ConversationJob, turn_text, unread_attachments
 from chatwoot_ai.conversation.retrieval import Retriever
 from chatwoot_ai.models import Credentials, TenantConfig
 from devtools.doubles import ChatwootStub
@@ -74,7 +73,8 @@ def says(world: dict[str, Any], conversation_id: int, text: str = "", *attachmen
                           conversation_status=status, received_at_ms=int(time.time() * 1000),
                           attachments=list(attachments))
     pk = conversation_pk(world["tenant"], 3, conversation_id)
-    world["history"].add_turn(pk, "customer", turn_text(job), job.message_id, job.received_at_ms)
+    world["history"].add_turn(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
+                              unread_attachments(job))
     return job
 
 
@@ -146,3 +146,14 @@ def test_the_bots_posts_are_recorded_as_echoes_and_an_idle_takeover_ends(world: 
     clock.now = time.time() + 31 * 60  # half an hour without a human word
     assert world["pipeline"].process(says(world, 8, "Tem protetor solar infantil?")) == "answered:1"
     assert not history.state(pk).human_takeover
+
+
+def test_a_burst_reads_the_attachments_of_its_later_messages_too(world: dict[str, Any]) -> None:
+    stub = world["chatwoot"]
+    first = says(world, 9, "Tem protetor solar infantil?")
+    says(world, 9, "", Attachment(file_type="sticker"))  # its own job will find the burst answered
+    assert world["pipeline"].process(first) == "answered:2"
+    replies = stub.replies(9)
+    assert replies[0].startswith("Recebi sua figurinha") and PRODUCT in replies[1]
+    turns = world["history"].turns(conversation_pk(world["tenant"], 3, 9))
+    assert [t.content for t in turns][:2] == ["Tem protetor solar infantil?", ""]

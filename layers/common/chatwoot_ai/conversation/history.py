@@ -35,6 +35,7 @@ class Turn:
     content: str
     message_id: str
     at_ms: int
+    attachments: str = ""  # the message's attachments (JSON) until the worker has read them
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,25 @@ class HistoryStore:
     def _expires(self) -> int:
         return int(time.time()) + self.ttl_s
 
-    def turn_put(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> dict[str, Any]:
+    def turn_put(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int,
+                 attachments: str | None = None) -> dict[str, Any]:
         """The same item as `add_turn`, as a Put of a low-level TransactWriteItems (the receiver's one write)."""
-        return {"Put": {"TableName": self.table.name, "Item": {
-            "pk": {"S": pk}, "sk": {"S": turn_key(at_ms, message_id)}, "role": {"S": role}, "content": {"S": content},
-            "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)}, "expires_at": {"N": str(self._expires())},
-        }}}
+        item = {"pk": {"S": pk}, "sk": {"S": turn_key(at_ms, message_id)}, "role": {"S": role},
+                "content": {"S": content}, "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)},
+                "expires_at": {"N": str(self._expires())}}
+        if attachments:
+            item["attachments"] = {"S": attachments}
+        return {"Put": {"TableName": self.table.name, "Item": item}}
 
-    def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> Turn:
+    def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int,
+                 attachments: str | None = None) -> Turn:
         sk = turn_key(at_ms, message_id)
-        self.table.put_item(Item={"pk": pk, "sk": sk, "role": role, "content": content,
-                                  "message_id": str(message_id), "at_ms": at_ms, "expires_at": self._expires()})
-        return Turn(sk, role, content, str(message_id), at_ms)
+        item: dict[str, Any] = {"pk": pk, "sk": sk, "role": role, "content": content, "message_id": str(message_id),
+                                "at_ms": at_ms, "expires_at": self._expires()}
+        if attachments:
+            item["attachments"] = attachments
+        self.table.put_item(Item=item)
+        return Turn(sk, role, content, str(message_id), at_ms, attachments or "")
 
     def turns(self, pk: str, limit: int = 20, after: str | None = None) -> list[Turn]:
         """The last `limit` turns (oldest first), or every turn after the sort key `after`."""
@@ -77,7 +85,7 @@ class HistoryStore:
             condition = Key("pk").eq(pk) & Key("sk").between("turn#", _TURN_HI)
             items = list(reversed(self._query(condition, forward=False, limit=limit)))
         return [Turn(i["sk"], str(i.get("role", "")), str(i.get("content", "")), str(i.get("message_id", "")),
-                     int(i.get("at_ms", 0))) for i in items]
+                     int(i.get("at_ms", 0)), str(i.get("attachments", ""))) for i in items]
 
     def _query(self, condition: Any, forward: bool, limit: int) -> list[dict[str, Any]]:
         response = self.table.query(KeyConditionExpression=condition, ScanIndexForward=forward, Limit=limit,

@@ -26,7 +26,14 @@ from botocore.exceptions import ClientError
 from chatwoot_ai.api import header, read_json
 from chatwoot_ai.conversation.chatwoot_events import attachments, classify, contact_identified, routing_ids
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.queue_job import MAX_ATTACHMENTS, MAX_CONTENT_CHARS, Attachment, ConversationJob
+from chatwoot_ai.conversation.queue_job import (
+    MAX_ATTACHMENTS,
+    MAX_CONTENT_CHARS,
+    Attachment,
+    ConversationJob,
+    turn_text,
+    unread_attachments,
+)
 from chatwoot_ai.errors import ApiError, bad_request, unauthorized
 from chatwoot_ai.models import channel_from_chatwoot
 from chatwoot_ai.observability import logger
@@ -192,7 +199,8 @@ class Intake:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }} for record in records]
         pk = conversation_pk(job.tenant_id, job.account_id, job.conversation_id)
-        turn = self.history.turn_put(pk, "customer", turn_text(job), job.message_id, job.received_at_ms)
+        turn = self.history.turn_put(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
+                                     unread_attachments(job))
         try:
             self.dynamodb_client.transact_write_items(TransactItems=[*puts, turn])
         except ClientError as exc:
@@ -206,11 +214,3 @@ class Intake:
                     raise Duplicate(ConversationJob.model_validate(json.loads(raw)) if raw else job) from exc
             raise  # a conflict with a concurrent transaction, or throttling: 500, and Chatwoot retries
 
-
-def turn_text(job: ConversationJob) -> str:
-    """What the history shows of a message: its text, the transcript Chatwoot made of a voice note, and a mark for
-    each other attachment (the worker replaces it with what it understood)."""
-    parts = [job.content.strip()] if job.content.strip() else []
-    for item in job.attachments:
-        parts.append(item.transcribed_text.strip() if item.transcribed_text else f"[{item.file_type}]")
-    return "\n".join(parts)[:MAX_CONTENT_CHARS]

@@ -19,9 +19,10 @@ from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, CrewResult, Tur
 from chatwoot_ai.conversation.debounce import wait_for_quiet
 from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
+from chatwoot_ai.conversation.history import Turn as HistoryTurn
 from chatwoot_ai.conversation.hours import out_of_hours
 from chatwoot_ai.conversation.prompts import apply_format
-from chatwoot_ai.conversation.queue_job import ConversationJob
+from chatwoot_ai.conversation.queue_job import ConversationJob, read_unread, turn_text, unread_attachments
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -76,15 +77,15 @@ class ConversationPipeline:
                 self.history.mark_answered(pk, job.turn_key)
                 return "skipped:human"
             self.history.set_takeover(pk, False, "conversation pending again")
-        credentials: Credentials | None = self.configs.credentials(job.tenant_id, job.domain)
-        understood = self._understand(job, config, credentials)
-        # The receiver wrote this turn already (with attachment marks); writing it again with what the attachments
-        # said (same item) also closes the race with a fast poller.
-        self.history.add_turn(pk, "customer", understood.text, job.message_id, job.received_at_ms)
+        # The receiver wrote this turn already; writing it again (same item) closes the race with a fast poller.
+        self.history.add_turn(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
+                              unread_attachments(job))
         turns = wait_for_quiet(self.history, pk, state.answered_through, quiet_s=self.settings.debounce_s,
                                max_wait_s=self.settings.debounce_max_s, sleep=self.sleep)
         if not turns:
             return "skipped:answered"
+        credentials: Credentials | None = self.configs.credentials(job.tenant_id, job.domain)
+        turns, understood = self._read_attachments(pk, turns, config, credentials)
         last = turns[-1]
         messages = [t.content for t in turns if t.content.strip()]
         client = self._client(config, credentials)
@@ -95,7 +96,7 @@ class ConversationPipeline:
             if not state.answered_through and config.assistant.greeting.strip():
                 # The conversation's first turn: the greeting once, whatever comes after it.
                 self._post(client, job, pk, "conversation", "greeting", config.assistant.greeting.strip())
-            self._attachment_replies(client, job, config, pk, understood)
+            self._attachment_replies(client, job, config, pk, last.message_id, understood)
             if not messages:  # nothing readable at all: the notice was the answer, or a human reads it
                 if config.handoff.on_unreadable_attachment:
                     unreadable = HandoffDecision("attachment", f"unreadable: {', '.join(understood.unreadable)}")
@@ -138,7 +139,8 @@ class ConversationPipeline:
         earlier = self.history.turns(pk, limit=self.settings.history_turns + len(turns))
         first_new = turns[0].sk
         history = [(t.role, t.content) for t in earlier if t.sk < first_new]
-        turn = Turn(messages=[t.content for t in turns], history=history[-self.settings.history_turns:],
+        turn = Turn(messages=[t.content for t in turns if t.content.strip()],
+                    history=history[-self.settings.history_turns:],
                     customer_name=job.sender_name)
         api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
         return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key)
@@ -166,22 +168,35 @@ class ConversationPipeline:
         send_once(self.ledger, pk, source_id, kind, send)
 
     # ------------------------------------------------------------------ attachments, hours, takeover
-    def _understand(self, job: ConversationJob, config: TenantConfig, credentials: Credentials | None) -> Understood:
-        if not job.attachments:
-            return Understood(job.content)
+    def _read_attachments(self, pk: str, turns: list[HistoryTurn], config: TenantConfig,
+                          credentials: Credentials | None) -> tuple[list[HistoryTurn], Understood]:
+        """Every turn of the burst that still carries attachments is read (transcribed, seen, or noted as unreadable)
+        and rewritten with what it said; the notices and transcripts of them all come back together."""
         token = credentials.chatwoot_api_access_token if credentials else None
         api_key = credentials.llm_api_key if credentials else None
-        return self.attachments.understand(job.content, job.attachments, config,
-                                           token.get_secret_value() if token else None,
-                                           api_key.get_secret_value() if api_key else None)
+        together, out = Understood(""), []
+        for turn in turns:
+            if not turn.attachments:
+                out.append(turn)
+                continue
+            content, items = read_unread(turn.attachments)
+            understood = self.attachments.understand(content, items, config,
+                                                     token.get_secret_value() if token else None,
+                                                     api_key.get_secret_value() if api_key else None)
+            self.history.add_turn(pk, "customer", understood.text, turn.message_id, turn.at_ms)
+            out.append(dataclasses.replace(turn, content=understood.text, attachments=""))
+            together.notices.extend(understood.notices)
+            together.transcripts.extend(understood.transcripts)
+            together.unreadable.extend(understood.unreadable)
+        return out, together
 
     def _attachment_replies(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
-                            understood: Understood) -> None:
+                            source_id: str, understood: Understood) -> None:
         """What could not be read is said to the customer; a voice note's transcript goes to the agents."""
         if understood.notices:
-            self._post(client, job, pk, str(job.message_id), "attachment_notice", " ".join(understood.notices))
+            self._post(client, job, pk, source_id, "attachment_notice", " ".join(understood.notices))
         if understood.transcripts:
-            send_once(self.ledger, pk, str(job.message_id), "transcript_note", lambda: client.private_note(
+            send_once(self.ledger, pk, source_id, "transcript_note", lambda: client.private_note(
                 job.account_id, job.conversation_id, understood.note(config.company.language)))
 
     def _takeover_idle(self, config: TenantConfig, takeover_at: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,3 +70,26 @@ class ConversationJob(BaseModel):
 
 def turn_key(received_at_ms: int, message_id: int | str) -> str:
     return f"turn#{received_at_ms:013d}#{message_id}"
+
+
+def turn_text(job: ConversationJob) -> str:
+    """What the history shows of a message until the worker reads it: its text, the transcript Chatwoot made of a
+    voice note, and a mark for each other attachment."""
+    parts = [job.content.strip()] if job.content.strip() else []
+    for item in job.attachments:
+        parts.append(item.transcribed_text.strip() if item.transcribed_text else f"[{item.file_type}]")
+    return "\n".join(parts)[:MAX_CONTENT_CHARS]
+
+
+def unread_attachments(job: ConversationJob) -> str | None:
+    """The message's text and attachments (JSON), kept on its turn until the worker has read them: a burst's later
+    voice note is read by the worker that answers the burst, not by its own (skipped) job."""
+    if not job.attachments:
+        return None
+    return json.dumps({"content": job.content, "attachments": [a.model_dump(exclude_none=True)
+                                                               for a in job.attachments]}, ensure_ascii=False)
+
+
+def read_unread(raw: str) -> tuple[str, list[Attachment]]:
+    data = json.loads(raw)
+    return str(data.get("content") or ""), [Attachment.model_validate(a) for a in data.get("attachments") or []]
