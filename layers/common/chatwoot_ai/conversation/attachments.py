@@ -166,7 +166,9 @@ class AttachmentReader:
                                        caption=f' with the caption "{caption.strip()[:300]}"' if caption.strip()
                                        else "")
         client = self._openai(config, api_key)
-        response = client.chat.completions.create(model=_bare(model), temperature=0.2, max_tokens=300, messages=[
+        # No temperature or token limit: newer models reject both (max_tokens, temperature != 1); the prompt asks
+        # for three sentences.
+        response = client.chat.completions.create(model=_bare(model), messages=[
             {"role": "user", "content": [
                 {"type": "text", "text": prompt},
                 {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{base64.b64encode(data).decode()}"}},
