@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 from support.webhook_fixtures import FakeConfigs, FakeSearch, create_pipeline_resources
 
-from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
+from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger
 from chatwoot_ai.conversation.crew import CrewFactory
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
@@ -157,3 +157,13 @@ def test_a_burst_reads_the_attachments_of_its_later_messages_too(world: dict[str
     assert replies[0].startswith("Recebi sua figurinha") and PRODUCT in replies[1]
     turns = world["history"].turns(conversation_pk(world["tenant"], 3, 9))
     assert [t.content for t in turns][:2] == ["Tem protetor solar infantil?", ""]
+
+
+def test_a_notice_chatwoot_failed_to_take_is_sent_on_the_retry(world: dict[str, Any]) -> None:
+    stub = world["chatwoot"]
+    job = says(world, 10, "", Attachment(file_type="sticker"))
+    stub.fail_next = 4  # every attempt of the notice: the job fails, SQS retries it
+    with pytest.raises(ChatwootError):
+        world["pipeline"].process(job)
+    assert world["pipeline"].process(job) == "answered:attachment_notice"
+    assert [r[:22] for r in stub.replies(10)] == ["Recebi sua figurinha, "]

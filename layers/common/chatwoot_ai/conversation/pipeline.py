@@ -170,8 +170,8 @@ class ConversationPipeline:
     # ------------------------------------------------------------------ attachments, hours, takeover
     def _read_attachments(self, pk: str, turns: list[HistoryTurn], config: TenantConfig,
                           credentials: Credentials | None) -> tuple[list[HistoryTurn], Understood]:
-        """Every turn of the burst that still carries attachments is read (transcribed, seen, or noted as unreadable)
-        and rewritten with what it said; the notices and transcripts of them all come back together."""
+        """Every turn of the burst that carries attachments is read (transcribed, seen, or noted as unreadable) and
+        rewritten with what it said; the notices and transcripts of them all come back together."""
         token = credentials.chatwoot_api_access_token if credentials else None
         api_key = credentials.llm_api_key if credentials else None
         together, out = Understood(""), []
@@ -183,8 +183,9 @@ class ConversationPipeline:
             understood = self.attachments.understand(content, items, config,
                                                      token.get_secret_value() if token else None,
                                                      api_key.get_secret_value() if api_key else None)
-            self.history.add_turn(pk, "customer", understood.text, turn.message_id, turn.at_ms)
-            out.append(dataclasses.replace(turn, content=understood.text, attachments=""))
+            # The attachments stay on the turn until it is answered: a retry after a failed notice reads them again.
+            self.history.add_turn(pk, "customer", understood.text, turn.message_id, turn.at_ms, turn.attachments)
+            out.append(dataclasses.replace(turn, content=understood.text))
             together.notices.extend(understood.notices)
             together.transcripts.extend(understood.transcripts)
             together.unreadable.extend(understood.unreadable)
