@@ -1,5 +1,7 @@
 """A stub of Chatwoot's REST API on 127.0.0.1: records every call; can fail the next N calls with 500 (or another
-status), or be slow. Answers like Chatwoot: messages get an id, toggle_status returns the new status."""
+status), or be slow. Answers like Chatwoot: messages get an id, toggle_status returns the new status. Serves
+attachments as Chatwoot does: `serve(...)` gives a `data_url` (an ActiveStorage redirect on the Chatwoot host) that
+answers 302 to the file's storage URL, or to any `redirect_to` URL; every GET is recorded in `downloads`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +23,7 @@ class Call:
     headers: dict[str, str]
     body: dict[str, Any]
     status: int
+    message_id: int | None = None  # the id the stub gave a posted message
 
     @property
     def kind(self) -> str:
@@ -47,6 +51,17 @@ class ChatwootStub(StubServer):
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Any = field(default_factory=lambda: itertools.count(700000))
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # storage path -> (bytes, content type)
+    redirects: dict[str, str] = field(default_factory=dict)  # data_url path -> Location
+    downloads: list[Call] = field(default_factory=list)
+
+    def serve(self, name: str, data: bytes, content_type: str, redirect_to: str | None = None) -> str:
+        """Registers a file; returns its `data_url` (a redirect, as Chatwoot's ActiveStorage gives)."""
+        key = uuid.uuid4().hex[:12]
+        storage = f"/storage/{key}/{name}"
+        self.files[storage] = (data, content_type)
+        self.redirects[f"/rails/active_storage/blobs/redirect/{key}/{name}"] = redirect_to or storage
+        return f"{self.url}/rails/active_storage/blobs/redirect/{key}/{name}"
 
     def successful(self, kind: str | None = None, conversation_id: int | None = None) -> list[Call]:
         with self._lock:
@@ -68,6 +83,7 @@ class ChatwootStub(StubServer):
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.downloads.clear()
             self.fail_next = 0
             self.latency_s = 0.0
 
@@ -75,6 +91,28 @@ class ChatwootStub(StubServer):
         stub = self
 
         class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if path in stub.redirects:
+                    status = 302
+                elif path in stub.files:
+                    status = 200
+                else:
+                    status = 404
+                with stub._lock:
+                    stub.downloads.append(Call("GET", self.path, headers, {}, status))
+                if status == 302:
+                    self.send_response(302)
+                    self.send_header("Location", stub.redirects[path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif status == 200:
+                    data, content_type = stub.files[path]
+                    send_body(self, 200, data, content_type)
+                else:
+                    send_body(self, 404, {"error": "not found"})
+
             def do_POST(self) -> None:
                 raw = self.read_body()
                 try:
@@ -91,9 +129,9 @@ class ChatwootStub(StubServer):
                         status = 401
                     else:
                         status = 200
-                    stub.calls.append(Call("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
-                                           body if isinstance(body, dict) else {}, status))
                     message_id = next(stub._ids)
+                    stub.calls.append(Call("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
+                                           body if isinstance(body, dict) else {}, status, message_id))
                 if status != 200:
                     payload: dict[str, Any] = {"error": "stub failure" if status >= 500 else "unauthorized"}
                 elif self.path.endswith("/toggle_status"):

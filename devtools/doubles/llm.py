@@ -2,11 +2,15 @@
 
 crewai's native OpenAI provider (`LLM(model="openai/<name>", base_url=stub.base_url)`) posts to
 `{base_url}/chat/completions`; this answers with the standard response shape. Every request is recorded (`prompts`,
-`requests`); answers are scripted by rules matched against the prompt text; latency and failures are configurable.
+`requests`); answers are scripted by rules matched against the prompt text (an image part reads `<image>`); latency
+and failures are configurable. `POST {base_url}/audio/transcriptions` (multipart `model` + `file`) answers
+`{"text": transcript}` and records `(model, file name, size)` in `transcriptions`.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -46,6 +50,8 @@ class LlmStub(StubServer):
     fail_always: bool = False
     fail_status: int = 500
     requests: list[dict[str, Any]] = field(default_factory=list)
+    transcript: str = "Oi, vocês têm esse produto?"
+    transcriptions: list[tuple[str, str, int]] = field(default_factory=list)
     usages: list[dict[str, int]] = field(default_factory=list)  # the `usage` of each answered request
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -70,6 +76,7 @@ class LlmStub(StubServer):
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.transcriptions.clear()
             self.usages.clear()
             self.rules.clear()
             self.fail_next = 0
@@ -88,7 +95,8 @@ class LlmStub(StubServer):
         for message in request.get("messages", []):
             content = message.get("content")
             if isinstance(content, list):
-                content = " ".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+                content = " ".join(str(c.get("text", "")) if c.get("type") != "image_url" else "<image>"
+                                   for c in content if isinstance(c, dict))
             calls = " ".join(f"<call {c.get('function', {}).get('name')}>" for c in message.get("tool_calls") or [])
             parts.append(f"[{message.get('role')}] {content or ''}{calls}")
         return "\n".join(parts)
@@ -120,6 +128,9 @@ class LlmStub(StubServer):
                     send_body(self, 404, {"error": {"message": "not found"}})
 
             def do_POST(self) -> None:
+                if self.path.rstrip("/").endswith("/audio/transcriptions"):
+                    self.transcribe()
+                    return
                 try:
                     request = json.loads(self.read_body() or b"{}")
                 except ValueError:
@@ -157,4 +168,33 @@ class LlmStub(StubServer):
                     "usage": usage,
                 })
 
+            def transcribe(self) -> None:
+                form = _multipart(self.headers.get("Content-Type", ""), self.read_body())
+                upload = form.get("file")
+                if upload is None or not upload[1]:
+                    send_body(self, 400, {"error": {"message": "file is required"}})
+                    return
+                with stub._lock:
+                    stub.transcriptions.append((form.get("model", ("", b""))[1].decode(), upload[0], len(upload[1])))
+                    failing = stub.fail_always or stub.fail_next > 0
+                    if stub.fail_next > 0:
+                        stub.fail_next -= 1
+                if failing:
+                    send_body(self, stub.fail_status, {"error": {"message": "stub failure", "type": "server_error"}})
+                    return
+                send_body(self, 200, {"text": stub.transcript})
+
         return Handler
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str, bytes]]:
+    """name -> (file name, bytes) of a multipart/form-data body (what the openai SDK sends)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    parts: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str):
+            parts[name] = (part.get_filename() or "", payload if isinstance(payload, bytes) else b"")
+    return parts

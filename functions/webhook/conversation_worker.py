@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chatwoot_ai import aws
 from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.config import get_config_cache
+from chatwoot_ai.conversation.attachments import AttachmentReader
 from chatwoot_ai.conversation.crew import CrewFactory
 from chatwoot_ai.conversation.history import HistoryStore
 from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
@@ -41,6 +42,7 @@ def get_pipeline(settings: Settings) -> ConversationPipeline:
             base_url, token, timeout_s=chatwoot.timeout_s, max_attempts=chatwoot.max_attempts,
             backoff_s=chatwoot.backoff_s),
         settings=PipelineSettings(conversation.debounce_s, conversation.debounce_max_s, conversation.history_turns),
+        attachments=AttachmentReader(conversation.attachment_max_bytes, conversation.attachment_timeout_s),
     )
 
 

@@ -21,7 +21,7 @@ from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.models import Credentials, Mapping, TenantConfig
 from chatwoot_ai.signing import SignatureError, sign, verify
-from devtools.chatwoot_payloads import ECHO, INCOMING, echo, incoming, load, signed
+from devtools.chatwoot_payloads import ECHO, INCOMING, agent_message, echo, incoming, load, signed, status_changed
 
 SECRET = "s3cret-for-tests"
 
@@ -100,7 +100,9 @@ def test_conversation_status_changes_release_or_take_over() -> None:
     opened = {**base, "status": "open",
               "changed_attributes": [{"status": {"previous_value": "pending", "current_value": "open"}}]}
     assert classify(opened).action == "takeover"
-    assert classify({**base, "status": "resolved"}).action == "ignore"
+    # Resolved ends a human takeover too: the customer's next message is the bot's again (issue 15).
+    assert classify({**base, "status": "resolved"}).action == "release"
+    assert classify({**base, "status": "snoozed"}).action == "ignore"
     assert routing_ids(opened) == (3, 12, 431)
 
 
@@ -330,3 +332,62 @@ def test_a_late_repeat_carries_the_original_turn_so_it_is_never_answered_twice(s
     # What is sent again is the stored job, not a new one: past the queue's 5-minute deduplication the worker still
     # sees a turn it has answered (same turn key), never a new turn.
     assert again.turn_key == first.turn_key and again.received_at_ms == first.received_at_ms
+
+
+# ---------------------------------------------------------------------------- attachments and account webhooks
+def _moved(name: str, account: int, message_id: int) -> dict[str, Any]:
+    payload = load(name)
+    payload["account"]["id"] = account
+    payload["conversation"]["account"]["id"] = account
+    payload["id"] = message_id
+    return payload
+
+
+def test_a_voice_note_and_a_photo_are_queued_with_their_attachments_metadata_only(setup: dict[str, Any]) -> None:
+    voice = _moved("03_message_created_incoming_whatsapp_audio_v4.16_code_derived.json", setup["account"], 6101)
+    photo = _moved("04_message_created_incoming_whatsapp_image_v4.16_code_derived.json", setup["account"], 6102)
+    for payload in (voice, photo):
+        assert classify(payload).action == "enqueue"
+        raw, headers = signed(payload, SECRET)
+        assert setup["intake"].handle(raw, headers).body["status"] == "queued"
+    jobs = {job.message_id: job for job in _queued(setup)}
+    audio, image = jobs[6101].attachments[0], jobs[6102].attachments[0]
+    assert (jobs[6101].content, audio.file_type, audio.file_size) == ("", "audio", 18342)
+    assert audio.transcribed_text == "Oi, vocês têm protetor solar infantil? Quanto custa?"
+    assert audio.data_url and audio.data_url.endswith("/audio.ogg")
+    assert (jobs[6102].content, image.file_type, image.transcribed_text) == ("Tem esse em outra cor?", "image", None)
+    assert jobs[6101].identified  # a WhatsApp contact has a phone number
+    # The history shows Chatwoot's transcript as the customer's words, and a mark for the photo.
+    turns = setup["history"].turns(conversation_pk(setup["tenant_id"], setup["account"], 431))
+    assert [t.content for t in turns] == ["Oi, vocês têm protetor solar infantil? Quanto custa?",
+                                          "Tem esse em outra cor?\n[image]"]
+
+
+def test_a_message_without_text_or_attachments_is_still_ignored() -> None:
+    payload = load(INCOMING)
+    payload.update(content=None, attachments=[])
+    assert classify(payload).reason == "no text content"
+    payload["attachments"] = [{"file_type": "sticker", "data_url": None}]
+    assert classify(payload).action == "enqueue"
+
+
+def test_the_echo_of_the_bots_own_reply_through_an_account_webhook_is_not_a_takeover(setup: dict[str, Any]) -> None:
+    pk = conversation_pk(setup["tenant_id"], setup["account"], 90)
+    history: HistoryStore = setup["history"]
+    # The worker posted message 777001; Chatwoot echoes it as an outgoing message from the token's agent.
+    history.record_posted(pk, 777001)
+    raw, headers = signed(agent_message(setup["account"], 12, 90, 777001, "Temos sim!"), SECRET)
+    assert setup["intake"].handle(raw, headers).body == {"status": "ignored", "reason": "bot echo (account webhook)"}
+    # An echo that overtakes the post's answer: its text was recorded before posting.
+    history.expect_echo(pk, "Vou chamar um atendente.")
+    raw, headers = signed(agent_message(setup["account"], 12, 90, 777002, "Vou chamar um atendente."), SECRET)
+    assert setup["intake"].handle(raw, headers).body["reason"] == "bot echo (account webhook)"
+    assert not history.state(pk).human_takeover
+    # A human's own reply is a takeover; resolving the conversation ends it.
+    raw, headers = signed(agent_message(setup["account"], 12, 90, 777003, "Oi, aqui é a Bruna."), SECRET)
+    assert setup["intake"].handle(raw, headers).body == {"status": "noted", "reason": "a human agent replied"}
+    assert history.state(pk).human_takeover
+    raw, headers = signed(status_changed(setup["account"], 12, 90, "resolved"), SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "noted"
+    assert not history.state(pk).human_takeover
+    assert _queued(setup) == []

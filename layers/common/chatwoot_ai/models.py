@@ -71,6 +71,8 @@ class Assistant(BaseModel):
 class ChatwootSettings(BaseModel):
     model_config = ConfigDict(extra="allow")
     base_url: str = Field(pattern=r"^https?://")
+    # Hosts (or ".suffix" domains) the attachments' storage redirect may point at, beyond the well-known clouds.
+    storage_hosts: list[str] = Field(default_factory=list)
 
 
 class LlmSettings(BaseModel):
@@ -84,6 +86,10 @@ class LlmSettings(BaseModel):
     max_tokens_per_turn: int | None = Field(default=12000, ge=0)
     max_calls_per_day: int | None = Field(default=None, ge=0)
     max_tokens_per_day: int | None = Field(default=None, ge=0)
+    # OpenAI-compatible `POST {base_url}/audio/transcriptions` for voice notes Chatwoot did not transcribe.
+    transcription_model: str | None = None
+    # A model that reads images (chat completions with an image part); without it a photo gets a friendly message.
+    vision_model: str | None = None
 
 
 class OdooSettings(BaseModel):
@@ -104,20 +110,54 @@ class Handoff(BaseModel):
     # What the customer reads when nothing in the tenant's data answers (empty: "Vou verificar com a equipe...").
     no_answer_message: str = Field(default="", max_length=1000)
     min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
+    # A message the bot cannot read (a sticker, a video, a file...) also goes to a human, after the short reply.
+    on_unreadable_attachment: bool = False
+    # A human takeover ends after this many minutes without a human reply (None: only when resolved/pending again).
+    takeover_idle_minutes: float | None = Field(default=None, gt=0)
+
+
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+def _check_days(value: list[int]) -> list[int]:
+    if any(day < 0 or day > 6 for day in value):
+        raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+    return value
+
+
+class OpeningPeriod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: list[int]
+    start: str = Field(pattern=_HHMM)
+    end: str = Field(pattern=_HHMM)
+
+    _days = field_validator("days")(_check_days)
 
 
 class BusinessHours(BaseModel):
+    """In `company.timezone`; `periods` (split shifts, Saturday mornings) replaces days/start/end when given."""
+
     model_config = ConfigDict(extra="allow")
     days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
-    start: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    end: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    start: str = Field(default="09:00", pattern=_HHMM)
+    end: str = Field(default="18:00", pattern=_HHMM)
+    periods: list[OpeningPeriod] | None = None
+    holidays: list[str] = Field(default_factory=list)
+    closed_message: str = Field(default="", max_length=1000)
 
-    @field_validator("days")
+    _days = field_validator("days")(_check_days)
+
+    @field_validator("holidays")
     @classmethod
-    def _days(cls, value: list[int]) -> list[int]:
-        if any(day < 0 or day > 6 for day in value):
-            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+    def _holidays(cls, value: list[str]) -> list[str]:
+        for day in value:
+            if not re.match(r"^\d{4}-\d{2}-\d{2}$", day):
+                raise ValueError("holidays are dates YYYY-MM-DD")
         return value
+
+    def opening_periods(self) -> list[OpeningPeriod]:
+        return self.periods if self.periods is not None else [OpeningPeriod(days=self.days, start=self.start,
+                                                                            end=self.end)]
 
 
 class TenantConfig(BaseModel):

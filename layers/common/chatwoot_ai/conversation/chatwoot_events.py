@@ -70,9 +70,11 @@ def _classify_message(payload: dict[str, Any]) -> Decision:
         if sender_type in BOT_SENDERS or sender_type == "user":
             return Decision("ignore", f"incoming message from a {sender_type}")
         content = payload.get("content")
-        if not isinstance(content, str) or not content.strip():
-            return Decision("ignore", "no text content")
-        return Decision("enqueue", "incoming customer message")
+        if isinstance(content, str) and content.strip():
+            return Decision("enqueue", "incoming customer message")
+        if attachments(payload):  # a voice note, a photo, a sticker...: never met with silence
+            return Decision("enqueue", "incoming attachment")
+        return Decision("ignore", "no text content")
     if message_type == "outgoing":
         if sender_type in BOT_SENDERS:
             return Decision("ignore", "bot echo")
@@ -82,6 +84,19 @@ def _classify_message(payload: dict[str, Any]) -> Decision:
     if message_type in ("template", "activity"):
         return Decision("ignore", f"{message_type} message")
     return Decision("ignore", f"message_type {message_type!s}")
+
+
+def attachments(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    items = payload.get("attachments")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def contact_identified(payload: dict[str, Any]) -> bool:
+    """The contact left an e-mail or a phone number (on WhatsApp always; a web-widget visitor only once asked)."""
+    sender = _dict(payload.get("sender"))
+    meta_sender = _dict(_dict(_dict(payload.get("conversation")).get("meta")).get("sender"))
+    return any(isinstance(who.get(key), str) and who.get(key, "").strip()
+               for who in (sender, meta_sender) for key in ("email", "phone_number"))
 
 
 def _previous_status(payload: dict[str, Any]) -> Any:
@@ -99,6 +114,8 @@ def _classify_conversation(payload: dict[str, Any]) -> Decision:
     status = payload.get("status")
     if status == "pending":
         return Decision("release", "conversation is pending (bot) again")
+    if status == "resolved":
+        return Decision("release", "conversation resolved")
     if status == "open" and _previous_status(payload) == "pending":
         return Decision("takeover", "a human opened the conversation")
     return Decision("ignore", f"conversation status {status!s}")

@@ -228,14 +228,21 @@ class CrewFactory:
         self.mcp_available = mcp_available or (lambda _config: False)
 
     # ------------------------------------------------------------------ plan
-    def plan(self, config: TenantConfig, channel: str) -> CrewPlan:
-        """The channel's crew: its formatting rules (channels.yaml and the tenant's overrides) and only the agents the
-        tenant enabled (a specialist per enabled collection; the MCP agent with an LLM, Odoo and the gateway)."""
+    def plan(self, config: TenantConfig, channel: str, identified: bool = True) -> CrewPlan:
+        """The channel's crew: its formatting rules and the specialists that serve it (channels.yaml's `specialists`
+        and `identified_only`, with the tenant's overrides), of those only the agents the tenant enabled (a specialist
+        per enabled collection; the MCP agent with an LLM, Odoo and the gateway). `identified`: the contact gave an
+        e-mail or phone; an anonymous web-widget visitor gets no order lookups."""
         channel = channel if channel in CHANNELS else "api"
-        specialists = [c for c in RETRIEVAL_COLLECTIONS if c in config.enabled_collections]
-        if config.llm_enabled and config.odoo is not None and self.mcp_available(config):
+        profile = channel_profile(channel, config.channels)
+        serves = profile.get("specialists")
+        allowed = set(serves) if isinstance(serves, list) else set(SPECIALISTS)
+        if not identified:
+            allowed -= set(profile.get("identified_only") or [])
+        specialists = [c for c in RETRIEVAL_COLLECTIONS if c in config.enabled_collections and c in allowed]
+        if "odoo" in allowed and config.llm_enabled and config.odoo is not None and self.mcp_available(config):
             specialists.append("odoo")
-        return CrewPlan(channel, channel_profile(channel, config.channels), specialists, config.llm_enabled)
+        return CrewPlan(channel, profile, specialists, config.llm_enabled)
 
     def run(self, plan: CrewPlan, config: TenantConfig, tenant_id: str, domain: str, turn: Turn,
             llm_api_key: str | None, usage: TurnUsage | None = None) -> CrewResult:

@@ -32,6 +32,7 @@ REASONS = {
     "low_confidence": "The assistant was not confident it could answer correctly.",
     "no_answer": "The assistant found no answer in the business's data.",
     "failure": "The assistant could not answer (technical failure).",
+    "attachment": "The customer sent something the assistant cannot read (a file, video, sticker...).",
 }
 # The private note in the tenant's language (its agents read it).
 NOTES = {

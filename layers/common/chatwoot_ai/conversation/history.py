@@ -2,11 +2,14 @@
 
 One partition per conversation: `pk = conv#{tenant_id}#{account_id}#{conversation_id}`;
 `sk = turn#{received_at_ms}#{message_id}` for turns (time order), `sk = state` for the conversation's state
-(human takeover, the last turn answered). Items expire through the `expires_at` TTL.
+(human takeover, the last turn answered), and `sk = echo#...` for the messages the bot posted (so an account
+webhook's echo of them, an outgoing message from the `user` whose token the bot uses, is not taken for a human).
+Items expire through the `expires_at` TTL.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from botocore.exceptions import ClientError
 from chatwoot_ai.conversation.queue_job import turn_key
 
 STATE_SK = "state"
+ECHO_TEXT_TTL_S = 900  # the text of a reply about to be posted: its echo arrives within seconds
 _TURN_HI = "turn#~"  # sorts after every turn key
 
 
@@ -32,6 +36,7 @@ class Turn:
     content: str
     message_id: str
     at_ms: int
+    attachments: str = ""  # the message's attachments (JSON) until the worker has read them
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class ConversationState:
     human_takeover: bool = False
     answered_through: str = ""  # sk of the last customer turn an answer covered
     takeover_reason: str = ""
+    takeover_at: int = 0  # epoch seconds of the last human sign (the takeover, or a human's later reply)
 
 
 class HistoryStore:
@@ -61,23 +67,28 @@ class HistoryStore:
     def _expires(self) -> int:
         return int(time.time()) + self.ttl_s
 
-    def turn_put(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int) -> dict[str, Any]:
+    def turn_put(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int,
+                 attachments: str | None = None) -> dict[str, Any]:
         """The same item as `add_turn`, as a Put of a low-level TransactWriteItems (the receiver's one write)."""
-        return {"Put": {"TableName": self.name, "Item": {
-            "pk": {"S": pk}, "sk": {"S": turn_key(at_ms, message_id)}, "role": {"S": role}, "content": {"S": content},
-            "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)}, "expires_at": {"N": str(self._expires())},
-        }}}
+        item = {"pk": {"S": pk}, "sk": {"S": turn_key(at_ms, message_id)}, "role": {"S": role},
+                "content": {"S": content}, "message_id": {"S": str(message_id)}, "at_ms": {"N": str(at_ms)},
+                "expires_at": {"N": str(self._expires())}}
+        if attachments:
+            item["attachments"] = {"S": attachments}
+        return {"Put": {"TableName": self.name, "Item": item}}
 
     def add_turn(self, pk: str, role: str, content: str, message_id: int | str, at_ms: int,
-                 usage: dict[str, Any] | None = None) -> Turn:
+                 attachments: str | None = None, usage: dict[str, Any] | None = None) -> Turn:
         """`usage`: what the turn's answer cost (LLM calls, tokens, latency; economy.TurnUsage.summary)."""
         sk = turn_key(at_ms, message_id)
         item: dict[str, Any] = {"pk": pk, "sk": sk, "role": role, "content": content, "message_id": str(message_id),
                                 "at_ms": at_ms, "expires_at": self._expires()}
+        if attachments:
+            item["attachments"] = attachments
         if usage is not None:
             item["usage"] = json.loads(json.dumps(usage), parse_float=Decimal)
         self.table.put_item(Item=item)
-        return Turn(sk, role, content, str(message_id), at_ms)
+        return Turn(sk, role, content, str(message_id), at_ms, attachments or "")
 
     # ---------------------------------------------------------------- a tenant's LLM use per day (its budget)
     def day_usage(self, tenant_id: str, day: str) -> tuple[int, int]:
@@ -103,7 +114,7 @@ class HistoryStore:
             condition = Key("pk").eq(pk) & Key("sk").between("turn#", _TURN_HI)
             items = list(reversed(self._query(condition, forward=False, limit=limit)))
         return [Turn(i["sk"], str(i.get("role", "")), str(i.get("content", "")), str(i.get("message_id", "")),
-                     int(i.get("at_ms", 0))) for i in items]
+                     int(i.get("at_ms", 0)), str(i.get("attachments", ""))) for i in items]
 
     def _query(self, condition: Any, forward: bool, limit: int) -> list[dict[str, Any]]:
         response = self.table.query(KeyConditionExpression=condition, ScanIndexForward=forward, Limit=limit,
@@ -113,14 +124,40 @@ class HistoryStore:
     def state(self, pk: str) -> ConversationState:
         item = self.table.get_item(Key={"pk": pk, "sk": STATE_SK}, ConsistentRead=True).get("Item") or {}
         return ConversationState(bool(item.get("human_takeover", False)), str(item.get("answered_through", "")),
-                                 str(item.get("takeover_reason", "")))
+                                 str(item.get("takeover_reason", "")), int(item.get("takeover_at", 0)))
 
     def set_takeover(self, pk: str, taken: bool, reason: str = "") -> None:
         self.table.update_item(
             Key={"pk": pk, "sk": STATE_SK},
-            UpdateExpression="SET human_takeover = :t, takeover_reason = :r, updated_at = :u, expires_at = :e",
+            UpdateExpression="SET human_takeover = :t, takeover_reason = :r, updated_at = :u, takeover_at = :u, "
+                             "expires_at = :e",
             ExpressionAttributeValues={":t": taken, ":r": reason, ":u": int(time.time()), ":e": self._expires()},
         )
+
+    # ------------------------------------------------------------------ the bot's own messages (echoes)
+    @staticmethod
+    def _text_sk(content: str) -> str:
+        return "echo#text#" + hashlib.sha256(content.strip().encode()).hexdigest()[:24]
+
+    def expect_echo(self, pk: str, content: str) -> None:
+        """Before posting: its echo may reach the receiver before the post's answer (and its id) reaches us."""
+        now = int(time.time())
+        self.table.put_item(Item={"pk": pk, "sk": self._text_sk(content), "until": now + ECHO_TEXT_TTL_S,
+                                  "expires_at": now + ECHO_TEXT_TTL_S})
+
+    def record_posted(self, pk: str, message_id: Any) -> None:
+        """After posting: the id Chatwoot gave the bot's message."""
+        if message_id is not None:
+            self.table.put_item(Item={"pk": pk, "sk": f"echo#id#{message_id}", "expires_at": self._expires()})
+
+    def is_echo(self, pk: str, message_id: Any, content: Any) -> bool:
+        """Was this outgoing message posted by the bot? Its id, or (while the post was in flight) its text."""
+        if self.table.get_item(Key={"pk": pk, "sk": f"echo#id#{message_id}"}, ConsistentRead=True).get("Item"):
+            return True
+        if not isinstance(content, str) or not content.strip():
+            return False
+        item = self.table.get_item(Key={"pk": pk, "sk": self._text_sk(content)}, ConsistentRead=True).get("Item")
+        return bool(item) and int(item.get("until", 0)) >= int(time.time())
 
     def mark_answered(self, pk: str, through_sk: str) -> bool:
         """Moves the answered watermark forward (never back). False when it was already at or past `through_sk`."""

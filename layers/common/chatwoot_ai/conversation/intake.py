@@ -24,9 +24,16 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from chatwoot_ai.api import header, read_json
-from chatwoot_ai.conversation.chatwoot_events import classify, routing_ids
+from chatwoot_ai.conversation.chatwoot_events import attachments, classify, contact_identified, routing_ids
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
-from chatwoot_ai.conversation.queue_job import MAX_CONTENT_CHARS, ConversationJob
+from chatwoot_ai.conversation.queue_job import (
+    MAX_ATTACHMENTS,
+    MAX_CONTENT_CHARS,
+    Attachment,
+    ConversationJob,
+    turn_text,
+    unread_attachments,
+)
 from chatwoot_ai.errors import ApiError, bad_request, unauthorized
 from chatwoot_ai.models import channel_from_chatwoot
 from chatwoot_ai.observability import logger
@@ -110,6 +117,10 @@ class Intake:
         pk = conversation_pk(tenant_id, account_id, conversation_id)
         log = {"tenant_id": tenant_id, "conversation_id": conversation_id,
                "delivery_id": header(headers, "x-chatwoot-delivery")}
+        if decision.action == "takeover" and event == "message_created" and \
+                self.history.is_echo(pk, payload.get("id"), payload.get("content")):
+            # An account webhook's echo of the bot's own reply (posted with an agent's token): not a human.
+            return _ignored("bot echo (account webhook)", tenant_id=tenant_id)
         if decision.action == "takeover":
             self.history.set_takeover(pk, True, decision.reason)
             logger.info("human takeover recorded", extra={**log, "reason": decision.reason})
@@ -159,6 +170,8 @@ class Intake:
             conversation_status=conversation.get("status") if isinstance(conversation.get("status"), str) else None,
             delivery_id=(header(headers, "x-chatwoot-delivery") or "")[:100] or None,
             received_at_ms=int(self.clock() * 1000),
+            attachments=[Attachment.from_chatwoot(a) for a in attachments(payload)[:MAX_ATTACHMENTS]],
+            identified=contact_identified(payload),
         )
 
     # ------------------------------------------------------------------ the two round trips
@@ -186,7 +199,8 @@ class Intake:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }} for record in records]
         pk = conversation_pk(job.tenant_id, job.account_id, job.conversation_id)
-        turn = self.history.turn_put(pk, "customer", job.content, job.message_id, job.received_at_ms)
+        turn = self.history.turn_put(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
+                                     unread_attachments(job))
         try:
             self.dynamodb_client.transact_write_items(TransactItems=[*puts, turn])
         except ClientError as exc:
@@ -199,3 +213,4 @@ class Intake:
                     raw = (item.get("job") or {}).get("S")
                     raise Duplicate(ConversationJob.model_validate(json.loads(raw)) if raw else job) from exc
             raise  # a conflict with a concurrent transaction, or throttling: 500, and Chatwoot retries
+

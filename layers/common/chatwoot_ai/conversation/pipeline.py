@@ -6,21 +6,25 @@ the SQS redrive policy retries it and parks it in the DLQ after three tries.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chatwoot_ai.chatwoot import ChatwootClient, ChatwootError, ReplyLedger, send_once
 from chatwoot_ai.conversation.answer import check_with_team
+from chatwoot_ai.conversation.attachments import AttachmentReader, Understood
 from chatwoot_ai.conversation.crew import CrewFactory, CrewPlan, CrewResult, Turn
 from chatwoot_ai.conversation.debounce import wait_for_quiet
 from chatwoot_ai.conversation.economy import TurnUsage, emit_metrics
 from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
+from chatwoot_ai.conversation.history import Turn as HistoryTurn
+from chatwoot_ai.conversation.hours import out_of_hours
 from chatwoot_ai.conversation.prompts import format_reply
-from chatwoot_ai.conversation.queue_job import ConversationJob
+from chatwoot_ai.conversation.queue_job import ConversationJob, read_unread, turn_text, unread_attachments
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -43,7 +47,8 @@ ChatwootFactory = Callable[[str, str], ChatwootClient]
 class ConversationPipeline:
     def __init__(self, configs: ConfigSource, history: HistoryStore, ledger: ReplyLedger, crews: CrewFactory,
                  chatwoot_factory: ChatwootFactory, settings: PipelineSettings | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, attachments: AttachmentReader | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.configs = configs
         self.history = history
         self.ledger = ledger
@@ -51,6 +56,8 @@ class ConversationPipeline:
         self.chatwoot_factory = chatwoot_factory
         self.settings = settings or PipelineSettings()
         self.sleep = sleep
+        self.attachments = attachments or AttachmentReader()
+        self.clock = clock
 
     def process(self, job: ConversationJob) -> str:
         log = {"tenant_id": job.tenant_id, "conversation_id": job.conversation_id, "message_id": job.message_id}
@@ -62,7 +69,10 @@ class ConversationPipeline:
         state = self.history.state(pk)
         if state.answered_through and state.answered_through >= job.turn_key:
             return "skipped:answered"
-        if state.human_takeover:
+        if state.human_takeover and self._takeover_idle(config, state.takeover_at):
+            self.history.set_takeover(pk, False, "no human reply within handoff.takeover_idle_minutes")
+            logger.info("human takeover idle; the bot answers again", extra=log)
+        elif state.human_takeover:
             if job.conversation_status != "pending":
                 logger.info("a human has the conversation; not answering", extra=log)
                 # The human answers these; the bot must not pick them up when the conversation comes back to it.
@@ -70,29 +80,44 @@ class ConversationPipeline:
                 return "skipped:human"
             self.history.set_takeover(pk, False, "conversation pending again")
         # The receiver wrote this turn already; writing it again (same item) closes the race with a fast poller.
-        self.history.add_turn(pk, "customer", job.content, job.message_id, job.received_at_ms)
+        self.history.add_turn(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
+                              unread_attachments(job))
         turns = wait_for_quiet(self.history, pk, state.answered_through, quiet_s=self.settings.debounce_s,
                                max_wait_s=self.settings.debounce_max_s, sleep=self.sleep)
         if not turns:
             return "skipped:answered"
-        last = turns[-1]
-        messages = [t.content for t in turns]
         credentials: Credentials | None = self.configs.credentials(job.tenant_id, job.domain)
+        turns, understood = self._read_attachments(pk, turns, config, credentials)
+        last = turns[-1]
+        messages = [t.content for t in turns if t.content.strip()]
         client = self._client(config, credentials)
         if client is None:
             logger.error("no Chatwoot base_url or api token for the tenant; cannot reply", extra=log)
             return "failed:no_chatwoot"
         try:
+            if not state.answered_through and config.assistant.greeting.strip():
+                # The conversation's first turn: the greeting once, whatever comes after it.
+                self._post(client, job, pk, "conversation", "greeting", config.assistant.greeting.strip())
+            self._attachment_replies(client, job, config, pk, last.message_id, understood)
+            if not messages:  # nothing readable at all: the notice was the answer, or a human reads it
+                if config.handoff.on_unreadable_attachment:
+                    unreadable = HandoffDecision("attachment", f"unreadable: {', '.join(understood.unreadable)}")
+                    self._handoff(client, job, config, pk, last.message_id, unreadable,
+                                  [f"[{kind}]" for kind in understood.unreadable])
+                    self.history.mark_answered(pk, last.sk)
+                    return "handoff:attachment"
+                self.history.mark_answered(pk, last.sk)
+                return "answered:attachment_notice"
             decision = requested_by_keywords(messages, config.handoff.keywords)
             if decision is None:
-                plan = self.crews.plan(config, job.channel)
+                plan = self.crews.plan(config, job.channel, identified=job.identified)
                 result = self._run_crew(plan, job, config, credentials, pk, turns)
                 usage = self._account(job.tenant_id, result, log)
                 if result.answer and result.handoff is None:
                     parts = format_reply(result.answer, plan.profile, config.assistant.emoji_usage)
                     self._reply(client, job, pk, last.message_id, parts)
                     self.history.add_turn(pk, "assistant", "\n\n".join(parts), f"r{last.message_id}", _now_ms(),
-                                          usage)
+                                          usage=usage)
                     self.history.mark_answered(pk, last.sk)
                     logger.info("answered", extra={**log, "turns": len(turns), "llm": result.used_llm,
                                                    "crew_s": round(result.elapsed_s, 3), "messages": len(parts),
@@ -119,7 +144,8 @@ class ConversationPipeline:
         earlier = self.history.turns(pk, limit=self.settings.history_turns + len(turns))
         first_new = turns[0].sk
         history = [(t.role, t.content) for t in earlier if t.sk < first_new]
-        turn = Turn(messages=[t.content for t in turns], history=history[-self.settings.history_turns:],
+        turn = Turn(messages=[t.content for t in turns if t.content.strip()],
+                    history=history[-self.settings.history_turns:],
                     customer_name=job.sender_name)
         api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
         return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key, self._budget(job, config))
@@ -159,21 +185,74 @@ class ConversationPipeline:
     def _reply(self, client: ChatwootClient, job: ConversationJob, pk: str, source_id: str, parts: list[str]) -> None:
         """One message per part, each sent at most once (a retry sends only what is missing)."""
         for index, text in enumerate(parts):
-            kind = "reply" if index == 0 else f"reply{index + 1}"
-            send_once(self.ledger, pk, source_id, kind, partial(client.send_message, job.account_id,
-                                                                job.conversation_id, text))
+            self._post(client, job, pk, source_id, "reply" if index == 0 else f"reply{index + 1}", text)
+
+    def _post(self, client: ChatwootClient, job: ConversationJob, pk: str, source_id: str, kind: str,
+              text: str) -> None:
+        """A public message, sent once; its text and then its id are recorded, so an account webhook's echo of it
+        (an outgoing message from the agent whose token the bot uses) is not taken for a human taking over."""
+
+        def send() -> dict[str, Any]:
+            self.history.expect_echo(pk, text)
+            answer = client.send_message(job.account_id, job.conversation_id, text)
+            self.history.record_posted(pk, answer.get("id"))
+            return answer
+
+        send_once(self.ledger, pk, source_id, kind, send)
+
+    # ------------------------------------------------------------------ attachments, hours, takeover
+    def _read_attachments(self, pk: str, turns: list[HistoryTurn], config: TenantConfig,
+                          credentials: Credentials | None) -> tuple[list[HistoryTurn], Understood]:
+        """Every turn of the burst that carries attachments is read (transcribed, seen, or noted as unreadable) and
+        rewritten with what it said; the notices and transcripts of them all come back together."""
+        token = credentials.chatwoot_api_access_token if credentials else None
+        api_key = credentials.llm_api_key if credentials else None
+        together, out = Understood(""), []
+        for turn in turns:
+            if not turn.attachments:
+                out.append(turn)
+                continue
+            content, items = read_unread(turn.attachments)
+            understood = self.attachments.understand(content, items, config,
+                                                     token.get_secret_value() if token else None,
+                                                     api_key.get_secret_value() if api_key else None)
+            # The attachments stay on the turn until it is answered: a retry after a failed notice reads them again.
+            self.history.add_turn(pk, "customer", understood.text, turn.message_id, turn.at_ms, turn.attachments)
+            out.append(dataclasses.replace(turn, content=understood.text))
+            together.notices.extend(understood.notices)
+            together.transcripts.extend(understood.transcripts)
+            together.unreadable.extend(understood.unreadable)
+        return out, together
+
+    def _attachment_replies(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
+                            source_id: str, understood: Understood) -> None:
+        """What could not be read is said to the customer; a voice note's transcript goes to the agents."""
+        if understood.notices:
+            self._post(client, job, pk, source_id, "attachment_notice", " ".join(understood.notices))
+        if understood.transcripts:
+            send_once(self.ledger, pk, source_id, "transcript_note", lambda: client.private_note(
+                job.account_id, job.conversation_id, understood.note(config.company.language)))
+
+    def _takeover_idle(self, config: TenantConfig, takeover_at: int) -> bool:
+        idle = config.handoff.takeover_idle_minutes
+        return bool(idle and takeover_at and self.clock() - takeover_at >= idle * 60)
 
     def _handoff(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
                  source_id: str, decision: HandoffDecision, messages: list[str]) -> None:
         """The customer hears the tenant's handoff message; agents read why in a private note; the conversation
         opens for humans, and the bot stays out of it until it is pending again. The takeover is recorded last, so
-        a retry after a failure here finishes the handoff (each call is sent at most once)."""
-        message = config.handoff.message
+        a retry after a failure here finishes the handoff (each call is sent at most once). Out of business hours
+        the customer also hears when the team is back, and the note says so."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        closed = out_of_hours(config.business_hours, config.company.timezone, config.company.language, now)
+        message = config.handoff.message.strip()
         if decision.reason == "no_answer":  # nothing in the tenant's data answers: "let me check with the team"
             message = config.handoff.no_answer_message or check_with_team(config.company.language)
+        if closed is not None:
+            message = " ".join(p for p in (message, closed[0]) if p)
+            decision = dataclasses.replace(decision, detail="; ".join(p for p in (decision.detail, closed[1]) if p))
         if message:
-            send_once(self.ledger, pk, source_id, "handoff_message",
-                      lambda: client.send_message(job.account_id, job.conversation_id, message))
+            self._post(client, job, pk, source_id, "handoff_message", message)
             self.history.add_turn(pk, "assistant", message, f"h{source_id}", _now_ms())
         note = note_text(decision, messages, config.company.language)
         send_once(self.ledger, pk, source_id, "handoff_note",
