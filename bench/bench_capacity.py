@@ -3,14 +3,13 @@
 What one customer turn, one vectorized record and one config change cost in every function they reach: invocations,
 billed duration, DynamoDB request units, SQS/EventBridge/KMS requests, log bytes, Qdrant calls (the runner's meter,
 `infra/localcloud/accounting.py`), HTTP requests through the gateway, and LLM calls and tokens (the LLM stub's
-requests; tokens estimated at 4 characters each, since the stub does not tokenize). The counted DynamoDB calls are
-checked against what the emulated cloud served in the same window.
+`usage`: tokens estimated at 4 characters each, since the stub does not tokenize; it answers as the conversation-set
+tests script it). The counted DynamoDB calls are checked against what the emulated cloud served in the same window.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 import uuid
@@ -20,29 +19,13 @@ import httpx
 
 from bench.figures import Figure
 
-# The scripted conversations: what customers of the demo store write (pt-BR), one list per conversation.
-CONVERSATIONS: tuple[tuple[str, ...], ...] = (
-    ("Oi, boa tarde!", "Vocês têm protetor solar? Qual o preço?", "E o de FPS 30?"),
-    ("qual o prazo de entrega p/ SP?", "e o frete é gratis?"),
-    ("Quero cancelar meu pedido, como faço?",),
-    ("qual o status do meu pedido S00012?", "obrigada"),
-    ("vcs tem serum de vitamina c", "quanto custa", "tem em estoque?"),
-    ("Posso trocar um produto que já abri?",),
-    ("Quero falar com uma atendente",),
-    ("vocês fazem limpeza de pele? quanto é?", "precisa agendar?"),
-)
-INTENT = json.dumps({"intent": "product", "language": "pt-BR", "wants_human": False, "confidence": 0.9})
 
+def _conversations() -> tuple[tuple[str, ...], ...]:
+    """The scripted pt-BR conversation set of the answers work (tests/support/conversation_set.py): product and price,
+    policies, follow-ups, small talk, orders, out of scope, internal-rule bait, long answers."""
+    from support.conversation_set import CONVERSATIONS
 
-def _quote_excerpts(prompt: str, _request: dict[str, Any]) -> str:
-    lines = [line.split("] ", 1)[1] for line in prompt.splitlines() if re.match(r"^\[\d+\] ", line)]
-    return "\n".join(f"- {line}" for line in lines[:3]) or "NONE"
-
-
-def _answer(prompt: str, _request: dict[str, Any]) -> str:
-    facts = prompt.split("the only facts you may state):", 1)[-1]
-    first = next((line[2:] for line in facts.splitlines() if line.startswith("- ")), "")
-    return f"Olá! {first}".strip() or "Olá! Posso ajudar?"
+    return tuple(c.turns for c in CONVERSATIONS)
 
 
 def _snapshot(cloud: Any) -> dict[str, dict[str, Any]]:
@@ -148,7 +131,7 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
     before, served, http = _snapshot(cloud), dynamodb_served(), _http_requests(cloud)
     llm_before = len(llm.usages) if llm is not None else 0
     turns = 0
-    for number, conversation in enumerate(CONVERSATIONS):
+    for number, conversation in enumerate(_conversations()):
         for text in conversation:
             shop.say(first_conversation + number, text)
             turns += 1
@@ -165,6 +148,8 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
 
 
 def measure(cloud: Any) -> dict[str, Any]:
+    from support.conversation_set import script_llm
+
     from devtools.demo_store import corpus
     from devtools.doubles import ChatwootStub, LlmStub, OdooDouble
 
@@ -175,17 +160,15 @@ def measure(cloud: Any) -> dict[str, Any]:
     measured: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d")}
     try:
         with ChatwootStub() as chatwoot, OdooDouble() as odoo, LlmStub() as llm:
-            llm.on("Intention analyst", answer=INTENT)
-            llm.on("specialist at", answer=_quote_excerpts)
-            llm.on("customer service assistant", answer=_answer)
+            script_llm(llm)  # the same scripted model the conversation-set tests use
             shop = Shop(cloud, chatwoot, odoo, llm)
             plain = Shop(cloud, chatwoot, odoo, None)
             data = corpus()
             for tenant in (shop, plain):
                 for collection, records in data.items():
                     tenant.vectorize(collection, records)
-            shop.say(1, "Oi")  # warm every function the turn reaches; cold starts are reported apart
-            plain.say(1, "Oi")
+            shop.say(1, "Vocês têm protetor solar?")  # warm the functions a turn reaches; cold starts apart
+            plain.say(1, "Vocês têm protetor solar?")
             measured["turn"] = _turns(cloud, shop, llm, 100)
             measured["turn_no_llm"] = _turns(cloud, plain, None, 100)
             measured["turns"] = measured["turn"]["count"]
