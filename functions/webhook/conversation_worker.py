@@ -34,7 +34,7 @@ def get_pipeline(settings: Settings) -> ConversationPipeline:
     mcp = McpToolsFactory(settings.odoo.gateway_url, settings.admin_api_key.get_secret_value())
     crews = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=conversation.specialist_timeout_s,
                         parallel=conversation.parallel_specialists, tools_factory=mcp,
-                        mcp_available=lambda _config: mcp.available())
+                        mcp_available=lambda _config: mcp.available(), economy=conversation.economy)
     return ConversationPipeline(
         configs=get_config_cache(), history=HistoryStore(table, conversation.history_ttl_days),
         ledger=ReplyLedger(table, conversation.history_ttl_days), crews=crews,

@@ -40,6 +40,18 @@ OGG = b"OggS" + bytes(3000)
 JPEG = b"\xff\xd8\xff\xe0" + bytes(800)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def full_crew(cloud: Any) -> Iterator[None]:
+    """These tenants have an LLM but no collections: the economical plan would hand every question off ("vou
+    verificar"), and what is tested here is what reaches the crew (a transcript, a photo's description, the hours),
+    so the worker runs the full crew (CREW_ECONOMY=false) in this module."""
+    worker = cloud.function("ConversationWorkerFunction")
+    saved = worker.environment().get("CREW_ECONOMY")
+    cloud.update_environment({"CREW_ECONOMY": "false"}, "ConversationWorkerFunction")
+    yield
+    cloud.update_environment({"CREW_ECONOMY": saved}, "ConversationWorkerFunction")
+
+
 @pytest.fixture(scope="module")
 def llm() -> Iterator[LlmStub]:
     with LlmStub() as stub:

@@ -67,6 +67,9 @@ class ConversationSettings(_Group):
     history_ttl_days: int = 30
     specialist_timeout_s: float = Field(default=25.0, validation_alias="SPECIALIST_TIMEOUT_S")
     parallel_specialists: bool = Field(default=True, validation_alias="CREW_PARALLEL_SPECIALISTS")
+    # The economical plan (a model only where one is needed; docs/conversation.md "The plan"); false runs the seed's
+    # full crew on every turn (the bench's "old plan", and tests of features that predate the plan).
+    economy: bool = Field(default=True, validation_alias="CREW_ECONOMY")
     # Voice notes and photos the worker downloads from Chatwoot (to transcribe or show a vision model).
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_timeout_s: float = 20.0
