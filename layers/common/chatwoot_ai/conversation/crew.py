@@ -288,11 +288,9 @@ class CrewFactory:
         """The answer without a model (answer.py): small talk from keywords, else the extractive answer, else None
         and a "let me check" handoff."""
         language = config.company.language
-        kind = small_talk(turn.messages)
-        if kind is not None:
-            return CrewResult(small_talk_reply(kind, language, config.assistant.name, config.company.name,
-                                               turn.customer_name), intent="small_talk", language=language,
-                              steps=[f"small_talk:{kind}"])
+        chat = _small_talk(config, turn)
+        if chat is not None:
+            return chat
         hits = found if found is not None else self._search_all(plan, retriever, turn)
         answer = extractive_answer(hits, retrieval_query(turn.text, turn.history))
         return CrewResult(answer, language=language, steps=["extractive"],
@@ -312,11 +310,9 @@ class CrewFactory:
         response agent once (twice when its first reply states a number no fact holds)."""
         config, turn = run.config, run.turn
         language = config.company.language
-        kind = small_talk(turn.messages)
-        if kind is not None:
-            return CrewResult(small_talk_reply(kind, language, config.assistant.name, config.company.name,
-                                               turn.customer_name), intent="small_talk", language=language,
-                              steps=[f"small_talk:{kind}"])
+        chat = _small_talk(config, turn)
+        if chat is not None:
+            return chat
         # No intention call: the response agent reads the language from the messages themselves.
         run.values["language"] = "the language of their messages"
         run.hits = self._search_all(run.plan, run.retriever, turn)
@@ -458,3 +454,13 @@ def _guarded(name: str, job: Callable[[], SpecialistResult]) -> SpecialistResult
         logger.warning("specialist failed; using its fallback", extra={"specialist": name,
                                                                         "error": type(exc).__name__})
         return SpecialistResult(name, "", False, True, time.perf_counter() - started, type(exc).__name__)
+
+
+def _small_talk(config: TenantConfig, turn: Turn) -> CrewResult | None:
+    """A greeting, thanks, a goodbye or "are you a bot?": a short reply from keywords, no search, no model."""
+    kind = small_talk(turn.messages)
+    if kind is None:
+        return None
+    language = config.company.language
+    return CrewResult(small_talk_reply(kind, language, config.assistant.name, config.company.name, turn.customer_name),
+                      intent="small_talk", language=language, steps=[f"small_talk:{kind}"])
