@@ -366,3 +366,22 @@ def test_a_short_candidate_pool_is_filled_with_the_prior() -> None:
     assert pools["a"] == pytest.approx((0.9 + 0.8 * (MARGIN_POOL - 1)) / MARGIN_POOL)
     assert pools["b"] == pytest.approx(0.5)  # a full pool needs no prior
     assert pool_means(legs, ["a"], {}) == {"a": pytest.approx(0.9)}
+
+
+def test_a_collection_created_by_another_process_meanwhile_is_used_not_an_error() -> None:
+    """Two worker environments index the first records of a collection at once: both saw it missing, the second
+    create fails ("already exists"), and that one goes on with the collection the first made."""
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(location=":memory:")
+    models = {"e5": {"model": "m", "dim": 4}}
+    first, second = VectorStore(client, local=True), VectorStore(client, local=True)
+    second._models = {}  # it looked before the first one created it
+    assert first.models_of("products") is None and second.models_of("products") is None
+    first.ensure_collection("products", models)
+    second._models.pop("products", None)
+    real = second.models_of
+    calls = iter([None])  # its own check still sees nothing, then the create fails
+    second.models_of = lambda name: next(calls, None) or real(name)  # type: ignore[method-assign]
+    second.ensure_collection("products", models)
+    assert real("products") == models

@@ -120,7 +120,14 @@ class VectorStore:
             if self.models_of(name) is not None:
                 self.check_models(name, models)
                 return
-            self.create_physical(self.physical(name), models)
+            try:
+                self.create_physical(self.physical(name), models)
+            except Exception:
+                # Another process (a second worker environment, another function) created it meanwhile: use it.
+                if self.models_of(name) is None:
+                    raise
+                self.check_models(name, models)
+                return
             self._models[name] = dict(models)
             logger.info("collection created", extra={"collection": self.physical(name), "models": models})
 
