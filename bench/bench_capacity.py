@@ -150,49 +150,45 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
 def measure(cloud: Any) -> dict[str, Any]:
     from support.conversation_set import script_llm
 
+    from devtools import SHORT_DEBOUNCE
     from devtools.demo_store import corpus
     from devtools.doubles import ChatwootStub, LlmStub, OdooDouble
 
-    debounce = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
-    worker = cloud.function("ConversationWorkerFunction")
-    saved = {key: worker.environment().get(key) for key in debounce}
-    cloud.update_environment(debounce, "ConversationWorkerFunction")  # debounce is excluded from the figures
     measured: dict[str, Any] = {"measured_at": time.strftime("%Y-%m-%d")}
-    try:
-        with ChatwootStub() as chatwoot, OdooDouble() as odoo, LlmStub() as llm:
-            script_llm(llm)  # the same scripted model the conversation-set tests use
-            shop = Shop(cloud, chatwoot, odoo, llm)
-            plain = Shop(cloud, chatwoot, odoo, None)
-            data = corpus()
-            for tenant in (shop, plain):
-                for collection, records in data.items():
-                    tenant.vectorize(collection, records)
-            shop.say(1, "Vocês têm protetor solar?")  # warm the functions a turn reaches; cold starts apart
-            plain.say(1, "Vocês têm protetor solar?")
-            measured["turn"] = _turns(cloud, shop, llm, 100)
-            measured["turn_no_llm"] = _turns(cloud, plain, None, 100)
-            measured["turns"] = measured["turn"]["count"]
+    # The debounce is excluded from the figures: it only waits.
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"), \
+            ChatwootStub() as chatwoot, OdooDouble() as odoo, LlmStub() as llm:
+        script_llm(llm)  # the same scripted model the conversation-set tests use
+        shop = Shop(cloud, chatwoot, odoo, llm)
+        plain = Shop(cloud, chatwoot, odoo, None)
+        data = corpus()
+        for tenant in (shop, plain):
+            for collection, records in data.items():
+                tenant.vectorize(collection, records)
+        shop.say(1, "Vocês têm protetor solar?")  # warm the functions a turn reaches; cold starts apart
+        plain.say(1, "Vocês têm protetor solar?")
+        measured["turn"] = _turns(cloud, shop, llm, 100)
+        measured["turn_no_llm"] = _turns(cloud, plain, None, 100)
+        measured["turns"] = measured["turn"]["count"]
 
-            _settle(cloud)
-            before = _snapshot(cloud)
-            records = [{"id": f"cap-{i}", "text": f"Produto de teste {i}: creme hidratante com ácido hialurônico, "
-                                                 f"pote de 50 g. Preço: R$ {30 + i},90."} for i in range(50)]
-            shop.vectorize("products", records)
-            _settle(cloud)
-            functions = _delta(before, _snapshot(cloud))
-            # The job's progress polls are the bench's own, not Odoo's: only the POST counts.
-            measured["record"] = {"count": len(records), "functions": functions, "http_requests": 1}
+        _settle(cloud)
+        before = _snapshot(cloud)
+        records = [{"id": f"cap-{i}", "text": f"Produto de teste {i}: creme hidratante com ácido hialurônico, "
+                                             f"pote de 50 g. Preço: R$ {30 + i},90."} for i in range(50)]
+        shop.vectorize("products", records)
+        _settle(cloud)
+        functions = _delta(before, _snapshot(cloud))
+        # The job's progress polls are the bench's own, not Odoo's: only the POST counts.
+        measured["record"] = {"count": len(records), "functions": functions, "http_requests": 1}
 
-            before, http = _snapshot(cloud), _http_requests(cloud)
-            shop.put("config", {"company": {"name": "Sandra Cosméticos", "language": "pt-BR"},
-                                "enabled_collections": ["products"], "chatwoot": {"base_url": chatwoot.url}})
-            _settle(cloud, quiet_s=2.5)
-            functions = _delta(before, _snapshot(cloud))
-            measured["config_change"] = {"count": 1, "functions": functions,
-                                         "http_requests": _http_requests(cloud) - http}
-            measured["vector_dims"] = _vector_dims(cloud)
-    finally:
-        cloud.update_environment(saved, "ConversationWorkerFunction")
+        before, http = _snapshot(cloud), _http_requests(cloud)
+        shop.put("config", {"company": {"name": "Sandra Cosméticos", "language": "pt-BR"},
+                            "enabled_collections": ["products"], "chatwoot": {"base_url": chatwoot.url}})
+        _settle(cloud, quiet_s=2.5)
+        functions = _delta(before, _snapshot(cloud))
+        measured["config_change"] = {"count": 1, "functions": functions,
+                                     "http_requests": _http_requests(cloud) - http}
+        measured["vector_dims"] = _vector_dims(cloud)
     measured["cold_start_s"] = {name: f.cold_start_s for name, f in cloud.functions.items()
                                 if f.cold_start_s is not None}
     return measured

@@ -15,42 +15,27 @@ from typing import Any
 from bench.figures import Figure, percentile
 
 
-def _short_debounce(cloud: Any) -> dict[str, str | None]:
-    """The worker's 2 s debounce only delays each job; the load run measures the pipeline, not that wait."""
-    changes = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
-    worker = cloud.function("ConversationWorkerFunction")
-    saved = {key: worker.environment().get(key) for key in changes}
-    cloud.update_environment(changes, "ConversationWorkerFunction")
-    return saved
-
-
-def _restore(cloud: Any, saved: dict[str, str | None]) -> None:
-    cloud.update_environment(saved, "ConversationWorkerFunction")
-
-
 def run(ctx: Any) -> list[Figure]:
     from reliability.load_driver import KINDS, build_requests, drain, fire, make_tenants, per_conversation
 
+    from devtools import SHORT_DEBOUNCE
     from devtools.doubles import ChatwootStub
 
     total = int(os.environ.get("BENCH_LOAD_REQUESTS", "2000"))
     cloud = ctx.cloud
-    saved = _short_debounce(cloud)
-    try:
-        with ChatwootStub() as stub:
-            # One at a time first: the same requests' latency with nothing else in flight.
-            solo_tenants = make_tenants(cloud.url, cloud.admin_key, stub.url, 2)
-            solo_requests, solo_unique = build_requests(solo_tenants, 100, seed=1)
-            solo = fire(cloud.url, solo_requests, concurrency=1)
-            drain(stub, solo_tenants, solo_unique, timeout_s=300, settle_s=0)
+    # The worker's 2 s debounce only delays each job; the load run measures the pipeline, not that wait.
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"), ChatwootStub() as stub:
+        # One at a time first: the same requests' latency with nothing else in flight.
+        solo_tenants = make_tenants(cloud.url, cloud.admin_key, stub.url, 2)
+        solo_requests, solo_unique = build_requests(solo_tenants, 100, seed=1)
+        solo = fire(cloud.url, solo_requests, concurrency=1)
+        drain(stub, solo_tenants, solo_unique, timeout_s=300, settle_s=0)
 
-            tenants = make_tenants(cloud.url, cloud.admin_key, stub.url, 4)
-            requests, unique = build_requests(tenants, total)
-            loaded = fire(cloud.url, requests, concurrency=16)
-            drain_s = drain(stub, tenants, unique, timeout_s=480)
-            recorded = per_conversation(stub, tenants)
-    finally:
-        _restore(cloud, saved)
+        tenants = make_tenants(cloud.url, cloud.admin_key, stub.url, 4)
+        requests, unique = build_requests(tenants, total)
+        loaded = fire(cloud.url, requests, concurrency=16)
+        drain_s = drain(stub, tenants, unique, timeout_s=480)
+        recorded = per_conversation(stub, tenants)
 
     expected = {(r.tenant.token, r.conversation) for r in requests}
     lost = sum(1 for key in expected for kind in KINDS if recorded.get(key, {}).get(kind, 0) == 0)

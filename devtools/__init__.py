@@ -7,3 +7,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_STORE = ROOT / "tests" / "fixtures" / "demo_store"
+# The worker's debounce only waits for a burst to end; tests and benchmarks that send one turn at a time set it short
+# (its code path still runs) with `cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction")`.
+SHORT_DEBOUNCE = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}

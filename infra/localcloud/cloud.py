@@ -3,13 +3,14 @@ event sources, the viewer. Used by `make run` and by the test fixtures (each on 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,18 @@ class LocalCloud:
         their next invocations run in new environments."""
         for logical_id in logical_ids or tuple(self.functions):
             self.functions[logical_id].update_environment(changes)
+
+    @contextlib.contextmanager
+    def environment_changed(self, changes: dict[str, str | None], *logical_ids: str) -> Iterator[None]:
+        """`update_environment` for a while: each function gets its own earlier values back afterwards."""
+        names = logical_ids or tuple(self.functions)
+        saved = {name: {key: self.functions[name].environment().get(key) for key in changes} for name in names}
+        self.update_environment(changes, *names)
+        try:
+            yield
+        finally:
+            for name, values in saved.items():
+                self.functions[name].update_environment(values)
 
     def start(self, serve: bool = True, ready: bool = True) -> LocalCloud:
         """Provisions the template and builds its functions; with `serve`, also the HTTP API, the event sources,

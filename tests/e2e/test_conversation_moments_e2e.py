@@ -45,11 +45,8 @@ def full_crew(cloud: Any) -> Iterator[None]:
     """These tenants have an LLM but no collections: the economical plan would hand every question off ("vou
     verificar"), and what is tested here is what reaches the crew (a transcript, a photo's description, the hours),
     so the worker runs the full crew (CREW_ECONOMY=false) in this module."""
-    worker = cloud.function("ConversationWorkerFunction")
-    saved = worker.environment().get("CREW_ECONOMY")
-    cloud.update_environment({"CREW_ECONOMY": "false"}, "ConversationWorkerFunction")
-    yield
-    cloud.update_environment({"CREW_ECONOMY": saved}, "ConversationWorkerFunction")
+    with cloud.environment_changed({"CREW_ECONOMY": "false"}, "ConversationWorkerFunction"):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from support.conversation_set import CONVERSATIONS, Outcome, check
 
+from devtools import SHORT_DEBOUNCE
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.demo_store import corpus
 from devtools.doubles import ChatwootStub
@@ -32,12 +33,8 @@ def chatwoot() -> Iterator[ChatwootStub]:
 @pytest.fixture(scope="module")
 def quick_worker(cloud: Any) -> Iterator[None]:
     """The debounce only waits; one turn at a time here, so 0.1 s keeps its code path and the run short."""
-    changes = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
-    worker = cloud.function("ConversationWorkerFunction")
-    saved = {key: worker.environment().get(key) for key in changes}
-    cloud.update_environment(changes, "ConversationWorkerFunction")
-    yield
-    cloud.update_environment(saved, "ConversationWorkerFunction")
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):
+        yield
 
 
 @pytest.fixture(scope="module")

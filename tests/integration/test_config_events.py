@@ -103,11 +103,8 @@ def test_a_credentials_change_is_announced_too(api: httpx.Client, tenant_id: str
 @pytest.fixture
 def receiver_without_staleness(cloud: Any) -> Iterator[None]:
     """The receiver's cached entries never go stale by time: only a ConfigChanged event can refresh them."""
-    function = cloud.function("WebhookReceiverFunction")
-    saved = function.environment().get("CONFIG_MAX_STALENESS_S")
-    cloud.update_environment({"CONFIG_MAX_STALENESS_S": "3600"}, "WebhookReceiverFunction")
-    yield
-    cloud.update_environment({"CONFIG_MAX_STALENESS_S": saved}, "WebhookReceiverFunction")
+    with cloud.environment_changed({"CONFIG_MAX_STALENESS_S": "3600"}, "WebhookReceiverFunction"):
+        yield
 
 
 def test_the_functions_cache_applies_the_event_without_waiting_for_staleness(

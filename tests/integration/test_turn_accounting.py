@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools import SHORT_DEBOUNCE
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.doubles import ChatwootStub
 from localcloud.cloud import LocalCloud, dynamodb_served
@@ -25,8 +26,7 @@ def quiet_cloud(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) ->
     cloud = LocalCloud(endpoint_url=moto_endpoint, admin_key=ADMIN, data_dir=tmp_path_factory.mktemp("acct"),
                        stack_name="ac-" + uuid.uuid4().hex[:6])
     cloud.start()
-    cloud.update_environment({"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"},
-                             "ConversationWorkerFunction")
+    cloud.update_environment(SHORT_DEBOUNCE, "ConversationWorkerFunction")
     yield cloud
     cloud.stop()
 

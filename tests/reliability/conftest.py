@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools import SHORT_DEBOUNCE
 from devtools.doubles import ChatwootStub
 
 
@@ -21,15 +22,11 @@ def reset_layer() -> None:
 def short_debounce(cloud: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The debounce (2 s per job) only delays each job; at 2 cores and 20 worker threads it would turn a load test
     into a wait. 0.1 s keeps its code path and keeps the run short. Restored afterwards."""
-    changes = {"CONVERSATION_DEBOUNCE_S": "0.1", "CONVERSATION_DEBOUNCE_MAX_S": "1"}
-    worker = cloud.function("ConversationWorkerFunction")  # type: ignore[attr-defined]
-    saved = {key: worker.environment().get(key) for key in changes}
-    cloud.update_environment(changes, "ConversationWorkerFunction")  # type: ignore[attr-defined]
-    for key, value in changes.items():  # and for handlers a test calls in this process
+    for key, value in SHORT_DEBOUNCE.items():  # and for handlers a test calls in this process
         monkeypatch.setenv(key, value)
     reset_layer()
-    yield
-    cloud.update_environment(saved, "ConversationWorkerFunction")  # type: ignore[attr-defined]
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):  # type: ignore[attr-defined]
+        yield
     monkeypatch.undo()
     reset_layer()
 

@@ -45,13 +45,10 @@ class Captured:
 @pytest.fixture(scope="module")
 def logs(cloud: Any) -> Iterator[Captured]:
     captured = Captured()
-    saved = {name: f.environment().get("LOG_LEVEL") for name, f in cloud.functions.items()}
-    cloud.update_environment({"LOG_LEVEL": "DEBUG"})
-    cloud.log_listeners.append(captured)
-    yield captured
-    cloud.log_listeners.remove(captured)
-    for name, level in saved.items():
-        cloud.update_environment({"LOG_LEVEL": level}, name)
+    with cloud.environment_changed({"LOG_LEVEL": "DEBUG"}):
+        cloud.log_listeners.append(captured)
+        yield captured
+        cloud.log_listeners.remove(captured)
 
 
 @pytest.fixture(scope="module")
