@@ -78,6 +78,49 @@ def build_store(embedder: Any, corpora: Sequence[str] = CORPORA) -> Any:
     return store
 
 
+SMALL_OTHERS = 1  # records besides the expected one in a small shop's collection
+
+
+def small_shops(questions: Sequence[EvalQuestion]) -> list[tuple[EvalQuestion, str, list[dict[str, Any]]]]:
+    """Each question asked of a shop that has just started: its collection holds the expected record (when the
+    question has one) and SMALL_OTHERS other records of the same shop, or SMALL_OTHERS + 1 records for a question
+    without an answer. (question, tenant id, records); the others are picked by a fixed rule, not at random."""
+    out = []
+    for index, q in enumerate(questions):
+        records = corpus_records(q.corpus)[q.collection]
+        expected = [r for r in records if str(r["id"]) in q.expected[:1]]
+        others = [r for r in records if str(r["id"]) not in q.expected]
+        start = (index * 7) % len(others)
+        picked = (others[start:] + others[:start])[: SMALL_OTHERS + (0 if expected else 1)]
+        out.append((q, f"small-{q.id}", expected + picked))
+    return out
+
+
+def build_small_store(embedder: Any, questions: Sequence[EvalQuestion]) -> tuple[Any, Searcher]:
+    """One store holding a small shop per question (see small_shops), and the searcher that asks each question of
+    its own small shop."""
+    from qdrant_client import QdrantClient
+
+    from chatwoot_ai.vector.followup import contextual_query
+    from chatwoot_ai.vector.indexing import index_message
+    from chatwoot_ai.vector.models import VectorizeMessage
+    from chatwoot_ai.vector.search import retrieve
+    from chatwoot_ai.vector.store import VectorStore
+
+    store = VectorStore(QdrantClient(location=":memory:"), local=True)
+    tenants = {}
+    for q, tenant, records in small_shops(questions):
+        index_message(VectorizeMessage(job_id="eval", tenant_id=tenant, collection=q.collection, part=0,
+                                       records=records), store, embedder)
+        tenants[q.id] = tenant
+
+    def run(q: EvalQuestion) -> Any:
+        return retrieve(tenants[q.id], q.collection, contextual_query(q.text, q.previous), 10, store=store,
+                        embedder=embedder, gate=False)
+
+    return store, run
+
+
 @contextlib.contextmanager
 def settings_env(**values: Any) -> Iterator[None]:
     """Environment overrides of chatwoot_ai.settings for the duration (the bench compares configurations)."""
