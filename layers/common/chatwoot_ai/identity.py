@@ -24,6 +24,8 @@ from typing import Any
 from chatwoot_ai.settings import get_settings
 
 IDENTITY_HEADER = "X-Customer-Identity"
+# The error code of an order or customer lookup for a contact Chatwoot knows no phone or e-mail of.
+VERIFICATION_REQUIRED = "verification_required"
 _VERSION = "v1"
 
 

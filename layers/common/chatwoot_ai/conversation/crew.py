@@ -59,6 +59,7 @@ from chatwoot_ai.conversation.retrieval import (
     context_text,
     retrieval_query,
 )
+from chatwoot_ai.identity import VERIFICATION_REQUIRED, CustomerIdentity
 from chatwoot_ai.models import CHANNELS, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -73,6 +74,8 @@ class Turn:
     messages: list[str]
     history: list[tuple[str, str]]  # (role, content), oldest first
     customer_name: str | None = None
+    # The Chatwoot contact the Odoo tools answer for (signed into each gateway call; None: nobody verified).
+    customer: CustomerIdentity | None = None
 
     @property
     def text(self) -> str:
@@ -210,11 +213,12 @@ def turn_values(turn: Turn, config: TenantConfig) -> dict[str, Any]:
 
 class CrewFactory:
     """Plans and runs crews. `retriever_factory(tenant_id)` searches one tenant's collections; `tools_factory(tenant_id,
-    domain)` -> crewai tools for the MCP agent (empty when Odoo is not reachable); `mcp_available(config)` says
-    whether a tenant's crew gets the MCP agent at all."""
+    domain, customer)` -> crewai tools for the MCP agent, answering for that customer only (empty when Odoo is not
+    reachable); `mcp_available(config)` says whether a tenant's crew gets the MCP agent at all."""
 
     def __init__(self, retriever_factory: Callable[[str], Retriever], *, specialist_timeout_s: float = 25.0,
-                 parallel: bool = True, tools_factory: Callable[[str, str], list[Any]] | None = None,
+                 parallel: bool = True,
+                 tools_factory: Callable[[str, str, CustomerIdentity | None], list[Any]] | None = None,
                  mcp_available: Callable[[TenantConfig], bool] | None = None, economy: bool = True,
                  specialist_min_chars: int = 2500) -> None:
         self.economy = economy
@@ -260,7 +264,7 @@ class CrewFactory:
             run: _CrewRun | None = None
             try:
                 ensure_crewai()
-                tools = partial(self.tools_factory, tenant_id, domain) if self.tools_factory else None
+                tools = partial(self.tools_factory, tenant_id, domain, turn.customer) if self.tools_factory else None
                 run = _CrewRun(plan, config, turn, crew_tasks(tenant_values(config, plan.channel, plan.profile)),
                                turn_values(turn, config), retriever, llm_api_key, tools, usage)
                 if self.economy:
@@ -330,6 +334,10 @@ class CrewFactory:
         if "odoo" in run.plan.specialists and needs_live_data(turn.text):
             ref = order_reference(turn.text)
             looked_up = run.order_in_code(ref) if ref else None
+            if looked_up is not None and VERIFICATION_REQUIRED in looked_up:
+                # The gateway knows no phone or e-mail of this contact to match the order with: a person checks.
+                return CrewResult(None, language=language, steps=[*steps, "odoo:verification_required"],
+                                  handoff=handoff.verification_needed())
             if looked_up is not None:
                 facts["odoo"] = looked_up
                 steps.append("odoo:code")
