@@ -415,3 +415,22 @@ def test_a_delivery_signed_with_the_previous_secret_costs_no_extra_round_trip(se
     assert refused.value.status == 401 and ddb.calls == ["transact_write_items"]
     raw, headers = signed(incoming(setup["account"], 12, 91, 6103, "oi"), "novo-segredo-2", timestamp=int(later))
     assert intake.handle(raw, headers).body["status"] == "queued"
+
+
+@pytest.mark.parametrize(("channel", "vouched", "expected"), [
+    ("Channel::Whatsapp", False, ("+5511987654321", None)),
+    ("Channel::WebWidget", False, (None, None)),  # typed by the visitor: nobody vouches for it
+    ("Channel::WebWidget", True, ("+5511987654321", "maria.silva@example.com.br")),
+])
+def test_the_job_carries_the_contact_only_when_someone_vouches_for_it(
+        setup: dict[str, Any], channel: str, vouched: bool, expected: tuple[str | None, str | None]) -> None:
+    payload = incoming(setup["account"], 12, 92, 6200 + len(_queued(setup)) + int(vouched) * 7 + len(channel),
+                       "Qual o status do pedido S00001?")
+    payload["conversation"]["channel"] = channel
+    payload["conversation"]["contact_inbox"]["hmac_verified"] = vouched
+    if channel == "Channel::WebWidget":
+        payload["sender"]["email"] = "maria.silva@example.com.br"
+    raw, headers = signed(payload, SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "queued"
+    job = _queued(setup)[-1]
+    assert job.contact_id == 905 and (job.contact_phone, job.contact_email) == expected

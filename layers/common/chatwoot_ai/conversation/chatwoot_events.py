@@ -117,6 +117,13 @@ def contact(payload: dict[str, Any]) -> tuple[int | None, str | None, str | None
             text("phone_number", 40), text("email", 254))
 
 
+def hmac_verified(payload: dict[str, Any]) -> bool:
+    """Chatwoot's identity validation vouched for the web-widget contact (the site signed its user's identifier)."""
+    conversation = _dict(payload.get("conversation"))
+    return any(value is True for value in (_dict(conversation.get("contact_inbox")).get("hmac_verified"),
+                                           _dict(conversation.get("meta")).get("hmac_verified")))
+
+
 def _previous_status(payload: dict[str, Any]) -> Any:
     """`changed_attributes` is a list of {attr: {previous_value, current_value}} (a dict in some versions)."""
     changed = payload.get("changed_attributes")

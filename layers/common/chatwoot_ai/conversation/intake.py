@@ -30,6 +30,7 @@ from chatwoot_ai.conversation.chatwoot_events import (
     classify,
     contact,
     contact_identified,
+    hmac_verified,
     routing_ids,
 )
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
@@ -199,6 +200,10 @@ class Intake:
         sender: dict[str, Any] = payload["sender"] if isinstance(payload.get("sender"), dict) else {}
         channel = getattr(mapping, "channel", None) or channel_from_chatwoot(conversation.get("channel"))
         contact_id, phone, email = contact(payload)
+        if "web_widget" in (channel, channel_from_chatwoot(conversation.get("channel"))) and \
+                not hmac_verified(payload):
+            # A web-widget visitor types any phone or e-mail; only Chatwoot's identity validation vouches for it.
+            phone = email = None
         return ConversationJob(
             tenant_id=mapping.tenant_id, domain=mapping.domain, channel=channel, account_id=account_id,
             inbox_id=inbox_id or 0, conversation_id=conversation_id, message_id=message_id,
