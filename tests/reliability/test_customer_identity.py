@@ -11,13 +11,12 @@ the reply. The Odoo double's customers: Maria da Silva (+55 11 98765-4321, order
 from __future__ import annotations
 
 import secrets
-import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from support.tenants import cached_config, create_tenant
 
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.doubles import ChatwootStub, LlmStub, OdooDouble, tool_call
@@ -39,35 +38,18 @@ def llm() -> Iterator[LlmStub]:
 
 
 def _shop(cloud: Any, odoo: OdooDouble, llm: LlmStub, chatwoot_url: str = "http://127.0.0.1:9") -> dict[str, Any]:
-    tenant_id = "t_" + uuid.uuid4().hex[:10]
-    account = 100_000 + secrets.randbelow(800_000)
     secret = secrets.token_urlsafe(16)
-    admin = {"X-Api-Key": cloud.admin_key}
     config = {"company": {"name": "Sandra Cosméticos", "language": "pt-BR"}, "enabled_collections": [],
               "chatwoot": {"base_url": chatwoot_url},
               "llm": {"model": "openai/stub-model", "base_url": llm.base_url, "timeout_s": 10},
               "odoo": {"url": odoo.url, "db": odoo.db, "username": odoo.username}}
     credentials = {"odoo_api_key": odoo.api_key, "llm_api_key": "sk-x", "chatwoot_webhook_secret": secret,
                    "chatwoot_api_access_token": "cw-token"}
-    for kind, body in (("config", config), ("credentials", credentials)):
-        httpx.put(f"{cloud.url}/configs/{tenant_id}/default/{kind}", json=body, headers=admin,
-                  timeout=30).raise_for_status()
-    httpx.put(f"{cloud.url}/mapping", headers=admin, timeout=30, json={"mappings": [
-        {"chatwoot_account_id": account, "chatwoot_inbox_id": 12, "tenant_id": tenant_id,
-         "channel": "whatsapp"}]}).raise_for_status()
-    return {"id": tenant_id, "account": account, "secret": secret}
+    return {**create_tenant(cloud, config, credentials), "secret": secret}
 
 
 def _config(tenant_id: str) -> Any:
-    from chatwoot_ai.config import get_config_cache
-
-    cache = get_config_cache()
-    deadline = time.monotonic() + 15
-    while getattr(cache.config(tenant_id), "llm", None) is None and time.monotonic() < deadline:
-        time.sleep(0.1)  # the ConfigChanged event reaches this process's cache
-    config = cache.config(tenant_id)
-    assert config is not None and config.llm is not None
-    return config
+    return cached_config(tenant_id, "llm")
 
 
 def _crew(cloud: Any, economy: bool) -> Any:

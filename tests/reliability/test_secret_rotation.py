@@ -10,31 +10,22 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from support.tenants import create_tenant
 
 from devtools.chatwoot_payloads import incoming, signed
 
 
 def _shop(cloud: Any, chatwoot_url: str) -> dict[str, Any]:
-    tenant_id = "t_" + uuid.uuid4().hex[:10]
-    account = 100_000 + secrets.randbelow(800_000)
     secret = "antigo-" + secrets.token_urlsafe(12)
-    admin = {"X-Api-Key": cloud.admin_key}
     config = {"company": {"name": "Loja Rotação"}, "enabled_collections": [], "chatwoot": {"base_url": chatwoot_url},
               "handoff": {"keywords": ["atendente"], "message": "Vou chamar um atendente."}}
-    for kind, body in (("config", config), ("credentials", {"chatwoot_webhook_secret": secret,
-                                                             "chatwoot_api_access_token": "cw-token"})):
-        httpx.put(f"{cloud.url}/configs/{tenant_id}/default/{kind}", json=body, headers=admin,
-                  timeout=30).raise_for_status()
-    httpx.put(f"{cloud.url}/mapping", headers=admin, timeout=30, json={"mappings": [
-        {"chatwoot_account_id": account, "chatwoot_inbox_id": 12, "tenant_id": tenant_id,
-         "channel": "whatsapp"}]}).raise_for_status()
-    return {"id": tenant_id, "account": account, "secret": secret}
+    credentials = {"chatwoot_webhook_secret": secret, "chatwoot_api_access_token": "cw-token"}
+    return {**create_tenant(cloud, config, credentials), "secret": secret}
 
 
 class Deliveries:

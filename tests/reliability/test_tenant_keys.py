@@ -5,12 +5,12 @@ gateway and vectorize routes; the worker's signed customer identity opens its ow
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from support.tenants import create_tenant
 
 from devtools.doubles import OdooDouble
 
@@ -22,14 +22,9 @@ def odoo() -> Iterator[OdooDouble]:
 
 
 def _tenant(cloud: Any, odoo: OdooDouble) -> str:
-    tenant_id = "t_" + uuid.uuid4().hex[:10]
-    admin = {"X-Api-Key": cloud.admin_key}
     config = {"company": {"name": "Loja Chaves"}, "enabled_collections": [],
               "odoo": {"url": odoo.url, "db": odoo.db, "username": odoo.username}}
-    for kind, body in (("config", config), ("credentials", {"odoo_api_key": odoo.api_key})):
-        httpx.put(f"{cloud.url}/configs/{tenant_id}/default/{kind}", json=body, headers=admin,
-                  timeout=30).raise_for_status()
-    return tenant_id
+    return str(create_tenant(cloud, config, {"odoo_api_key": odoo.api_key}, mapped=False)["id"])
 
 
 def _new_key(cloud: Any, tenant_id: str, label: str = "integração Odoo") -> dict[str, Any]:
