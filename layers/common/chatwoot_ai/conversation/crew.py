@@ -166,7 +166,11 @@ class _CrewRun:
             tools = self.tools()
             if not tools:
                 return SpecialistResult(name, NOTHING, False, True, time.perf_counter() - started, "no tools")
-        return SpecialistResult(name, self.kickoff(name, values, tools), True, elapsed_s=time.perf_counter() - started)
+        text = self.kickoff(name, values, tools)
+        # A tool that needed a verified customer: the turn goes to a person whatever the agent wrote.
+        refused = any(VERIFICATION_REQUIRED in (getattr(tool, "mcp_errors", None) or []) for tool in tools)
+        return SpecialistResult(name, text, True, elapsed_s=time.perf_counter() - started,
+                                error=VERIFICATION_REQUIRED if refused else "")
 
     def specialist_on(self, name: str, excerpts: str) -> SpecialistResult:
         """A retrieval specialist on excerpts already fetched (the plan searched them)."""
@@ -345,6 +349,9 @@ class CrewFactory:
                 jobs["odoo"] = partial(run.specialist, "odoo")
                 steps.append("odoo:agent")
         results = self._run_all(jobs) if jobs else {}
+        if any(said.error == VERIFICATION_REQUIRED for said in results.values()):
+            return CrewResult(None, language=language, used_llm=True, specialists=list(results.values()),
+                              steps=[*steps, "odoo:verification_required"], handoff=handoff.verification_needed())
         for name, said in results.items():
             if said.ok and said.says_something:
                 facts[name] = said.text.strip()
@@ -426,10 +433,12 @@ class CrewFactory:
         """What the intention agent said, and whether its handoff rules stop the turn here."""
         said = results["intention"]
         intention = Intention.parse(said.text if said.ok else "")
+        verification = any(r.error == VERIFICATION_REQUIRED for r in results.values())
         return CrewResult(None, intent=intention.intent, language=intention.language or run.config.company.language,
                           wants_human=intention.wants_human, confidence=intention.confidence, used_llm=True,
                           specialists=list(results.values()),
-                          handoff=handoff.after_intention(intention, run.config.handoff))
+                          handoff=handoff.verification_needed() if verification
+                          else handoff.after_intention(intention, run.config.handoff))
 
     # ------------------------------------------------------------------ compose
     def _compose(self, run: _CrewRun, result: CrewResult) -> None:

@@ -109,6 +109,7 @@ def _tool_class() -> Any:
         mcp_tenant_id: str
         mcp_domain: str = "default"
         mcp_timeout_s: float = 8.0
+        mcp_errors: list[str] = Field(default_factory=list)  # codes of the calls that failed this turn
 
         def _run(self, **kwargs: Any) -> str:
             arguments = {k: v for k, v in kwargs.items() if v is not None}
@@ -117,6 +118,7 @@ def _tool_class() -> Any:
                                    timeout_s=self.mcp_timeout_s, domain=self.mcp_domain,
                                    identity=sign_identity(self.mcp_customer))
             except McpGatewayError as exc:
+                self.mcp_errors.append(getattr(exc, "code", "mcp_error"))
                 # The agent reads this; it never reaches the customer (the response agent only states facts).
                 logger.warning("MCP tool failed", extra={"tool": self.name, "tenant_id": self.mcp_tenant_id,
                                                          "error": str(exc)})
