@@ -44,6 +44,9 @@ def test_a_tenant_key_is_shown_once_and_stored_hashed(cloud: Any, odoo: OdooDoub
     assert key.startswith("cak_") and len(key) > 50 and created["last4"] == key[-4:]
     again = _new_key(cloud, tenant_id, "segunda")
     assert again["key"] != key
+    refused = httpx.post(f"{cloud.url}/configs/{tenant_id}/api-keys", json={"label": "nul\u0000"},
+                         headers={"X-Api-Key": cloud.admin_key}, timeout=30)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "label"
     listed = httpx.get(f"{cloud.url}/configs/{tenant_id}/api-keys", headers={"X-Api-Key": cloud.admin_key},
                        timeout=30)
     assert listed.status_code == 200
