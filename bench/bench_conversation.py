@@ -126,7 +126,7 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
     search = FakeSearch({"bench": {c: [f"{c}: trecho relevante"] for c in
                                    ("business_rules", "support_documents", "products")}})
     factory = CrewFactory(lambda t: Retriever(t, search), specialist_timeout_s=30, parallel=parallel,
-                          tools_factory=lambda _t, _d: [_echo_tool()], mcp_available=lambda _c: True,
+                          tools_factory=lambda *_args: [_echo_tool()], mcp_available=lambda _c: True,
                           economy=False)  # the full plan: what parallel specialists are measured on
     config = TenantConfig.model_validate({
         "company": {"name": "Bench"}, "llm": {"model": "openai/stub-model", "base_url": llm_url},

@@ -31,7 +31,7 @@ from chatwoot_ai.settings import Settings
 def get_pipeline(settings: Settings) -> ConversationPipeline:
     conversation, chatwoot = settings.conversation, settings.chatwoot
     table = aws.table(settings.resources.history_table)
-    mcp = McpToolsFactory(settings.odoo.gateway_url, settings.admin_api_key.get_secret_value())
+    mcp = McpToolsFactory(settings.odoo.gateway_url)  # signed customer identities, no admin key
     crews = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=conversation.specialist_timeout_s,
                         parallel=conversation.parallel_specialists, tools_factory=mcp,
                         mcp_available=lambda _config: mcp.available(), economy=conversation.economy)

@@ -31,7 +31,8 @@ def get_intake(settings: Settings) -> Intake:
         idempotency_table=settings.resources.idempotency_table,
         dynamodb_client=aws.client("dynamodb"),
         settings=IntakeSettings(settings.webhook.max_body_bytes, settings.webhook.signature_tolerance_s,
-                                settings.webhook.idempotency_ttl_s, settings.webhook.dedupe_delivery_id),
+                                settings.webhook.idempotency_ttl_s, settings.webhook.dedupe_delivery_id,
+                                settings.webhook.secret_overlap_s),
     )
 
 

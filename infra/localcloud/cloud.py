@@ -326,7 +326,9 @@ class LocalCloud:
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
         template = load_template(self.template_path) if self.template_path else load_template()
         self.stack = provision(self.stack_name, self.region, self.endpoint_url,
-                               {"AdminApiKey": self.admin_key, "ViewerOrigin": self.url, "PublicApiUrl": self.url},
+                               {"AdminApiKey": self.admin_key, "ViewerOrigin": self.url, "PublicApiUrl": self.url,
+                                "IdentitySigningKey": os.environ.get("IDENTITY_SIGNING_KEY")
+                                or secrets.token_urlsafe(32)},
                                template)
         if self.snapshot is not None and self.restored is not None:
             began = time.perf_counter()

@@ -102,8 +102,11 @@ def test_a_credentials_change_is_announced_too(api: httpx.Client, tenant_id: str
 
 @pytest.fixture
 def receiver_without_staleness(cloud: Any) -> Iterator[None]:
-    """The receiver's cached entries never go stale by time: only a ConfigChanged event can refresh them."""
-    with cloud.environment_changed({"CONFIG_MAX_STALENESS_S": "3600"}, "WebhookReceiverFunction"):
+    """The receiver's cached entries never go stale by time: only a ConfigChanged event can refresh them. No overlap
+    of webhook secrets, so the old one is refused as soon as the receiver has the new one (the overlap itself:
+    tests/reliability/test_secret_rotation.py)."""
+    with cloud.environment_changed({"CONFIG_MAX_STALENESS_S": "3600", "WEBHOOK_SECRET_OVERLAP_S": "0"},
+                                   "WebhookReceiverFunction"):
         yield
 
 

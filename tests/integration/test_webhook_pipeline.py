@@ -141,7 +141,7 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
            .strip().splitlines()[0])
     # The full plan runs the Odoo agent (the economical plan looks an order reference up in code: below).
     factory = CrewFactory(lambda t: Retriever(t, lambda *_a, **_k: []), specialist_timeout_s=30,
-                          tools_factory=McpToolsFactory(cloud.url, cloud.admin_key, timeout_s=15),
+                          tools_factory=McpToolsFactory(cloud.url, timeout_s=15),
                           mcp_available=lambda _config: True, economy=False)
     from chatwoot_ai.config import get_config_cache
 
@@ -149,7 +149,12 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
     assert config is not None
     plan = factory.plan(config, "whatsapp")
     assert plan.specialists == ["odoo"]
-    result = factory.run(plan, config, shop["id"], "default", Turn(["Qual o status do pedido S00001?"], []), "sk-x")
+    from chatwoot_ai.identity import CustomerIdentity
+
+    # The order is Maria's (the Odoo double's partner 7), and the conversation is with her Chatwoot contact.
+    maria = CustomerIdentity(shop["id"], "default", 3, 431, 905, "+5511987654321")
+    question = Turn(["Qual o status do pedido S00001?"], [], customer=maria)
+    result = factory.run(plan, config, shop["id"], "default", question, "sk-x")
     assert result.answer is not None and "Pedido confirmado" in result.answer
     tool_request = next(r for r in llm.requests if r.get("tools"))
     offered = {t["function"]["name"] for t in tool_request["tools"]}
@@ -160,6 +165,6 @@ def test_mcp_agent_reads_the_tenants_odoo_through_the_gateway(cloud: Any, llm: L
     # same gateway tool, and the only model call is the response.
     llm.requests.clear()
     factory.economy = True
-    result = factory.run(plan, config, shop["id"], "default", Turn(["Qual o status do pedido S00001?"], []), "sk-x")
+    result = factory.run(plan, config, shop["id"], "default", question, "sk-x")
     assert result.answer is not None and "Pedido confirmado" in result.answer and "odoo:code" in result.steps
     assert len(llm.requests) == 1 and not llm.requests[0].get("tools")

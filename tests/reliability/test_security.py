@@ -195,7 +195,7 @@ def test_prompt_injection_cannot_make_the_crew_write_to_odoo(cloud: Any, odoo: O
         llm.default_answer = "Não posso fazer isso."
         # The full plan runs the Odoo agent on every turn (the economical one only when live data is needed).
         factory = CrewFactory(lambda t: Retriever(t, lambda *_a, **_k: []), specialist_timeout_s=30,
-                              tools_factory=McpToolsFactory(cloud.url, cloud.admin_key, timeout_s=15),
+                              tools_factory=McpToolsFactory(cloud.url, timeout_s=15),
                               mcp_available=lambda _config: True, economy=False)
         cache = get_config_cache()
         deadline = time.monotonic() + 10

@@ -77,7 +77,7 @@ def stub(llm: LlmStub) -> LlmStub:
 
 
 def factory(tool: OrderTool | None = None, erp_tools: list[Any] | None = None) -> CrewFactory:
-    def tools(_tenant: str, _domain: str) -> list[Any]:
+    def tools(_tenant: str, _domain: str, _customer: Any = None) -> list[Any]:
         return [*(erp_tools or []), *([tool] if tool else [])]
 
     return CrewFactory(lambda tenant: Retriever(tenant, search), tools_factory=tools,

@@ -391,3 +391,46 @@ def test_the_echo_of_the_bots_own_reply_through_an_account_webhook_is_not_a_take
     assert setup["intake"].handle(raw, headers).body["status"] == "noted"
     assert not history.state(pk).human_takeover
     assert _queued(setup) == []
+
+
+def test_a_delivery_signed_with_the_previous_secret_costs_no_extra_round_trip(setup: dict[str, Any]) -> None:
+    """Secret rotation (issue 16): the previous secret and the time of the change come with the cached credentials,
+    so a delivery signed with it is checked without another read; after the window it is refused."""
+    from chatwoot_ai.config.cache import parse_document
+    from chatwoot_ai.config.documents import merge_credentials
+
+    changed_at = time.time()
+    stored = merge_credentials({"chatwoot_webhook_secret": SECRET}, {"chatwoot_webhook_secret": "novo-segredo-2"},
+                               now=changed_at)
+    setup["configs"].creds[setup["tenant_id"]] = parse_document("credentials", stored)
+    intake, ddb, sqs = _counted(setup)
+    raw, headers = signed(incoming(setup["account"], 12, 91, 6101, "oi"), SECRET)
+    assert intake.handle(raw, headers).body["status"] == "queued"
+    assert (ddb.calls, sqs.calls) == (["transact_write_items"], ["send_message"])
+    later = changed_at + intake.settings.secret_overlap_s + 5
+    intake.clock = lambda: later
+    raw, headers = signed(incoming(setup["account"], 12, 91, 6102, "oi"), SECRET, timestamp=int(later))
+    with pytest.raises(ApiError) as refused:
+        intake.handle(raw, headers)
+    assert refused.value.status == 401 and ddb.calls == ["transact_write_items"]
+    raw, headers = signed(incoming(setup["account"], 12, 91, 6103, "oi"), "novo-segredo-2", timestamp=int(later))
+    assert intake.handle(raw, headers).body["status"] == "queued"
+
+
+@pytest.mark.parametrize(("channel", "vouched", "expected"), [
+    ("Channel::Whatsapp", False, ("+5511987654321", None)),
+    ("Channel::WebWidget", False, (None, None)),  # typed by the visitor: nobody vouches for it
+    ("Channel::WebWidget", True, ("+5511987654321", "maria.silva@example.com.br")),
+])
+def test_the_job_carries_the_contact_only_when_someone_vouches_for_it(
+        setup: dict[str, Any], channel: str, vouched: bool, expected: tuple[str | None, str | None]) -> None:
+    payload = incoming(setup["account"], 12, 92, 6200 + len(_queued(setup)) + int(vouched) * 7 + len(channel),
+                       "Qual o status do pedido S00001?")
+    payload["conversation"]["channel"] = channel
+    payload["conversation"]["contact_inbox"]["hmac_verified"] = vouched
+    if channel == "Channel::WebWidget":
+        payload["sender"]["email"] = "maria.silva@example.com.br"
+    raw, headers = signed(payload, SECRET)
+    assert setup["intake"].handle(raw, headers).body["status"] == "queued"
+    job = _queued(setup)[-1]
+    assert job.contact_id == 905 and (job.contact_phone, job.contact_email) == expected

@@ -55,6 +55,8 @@ class WebhookSettings(_Group):
     signature_tolerance_s: int = 300
     idempotency_ttl_s: int = 24 * 3600
     dedupe_delivery_id: bool = True
+    # After the tenant's chatwoot_webhook_secret changes, the previous one is still accepted this long (0: never).
+    secret_overlap_s: int = 3600
 
 
 class ConversationSettings(_Group):
@@ -154,6 +156,10 @@ class Settings(QdrantSettings, EmbeddingSettings, SearchSettings, VectorizeSetti
     odoo: OdooGatewaySettings = Field(default_factory=OdooGatewaySettings)
 
     admin_api_key: SecretStr = SecretStr("")
+    # Signs the customer identity the worker hands the Odoo gateway (chatwoot_ai.identity). Empty: derived from
+    # ADMIN_API_KEY, so a stack with one secret still works; set it so the worker needs no admin key.
+    identity_signing_key: SecretStr = SecretStr("")
+    identity_token_ttl_s: int = 600
     viewer_origin: str = ""
     log_level: str = "INFO"
 

@@ -86,7 +86,7 @@ class ConfigService:
         current = head.version if head else None
         if if_match is not None and (current or 0) != if_match:
             raise precondition_failed(current, if_match)
-        document = validate_document(config_type, data, head.data if head else None)
+        document = validate_document(config_type, data, head.data if head else None, time.time())
         version = (current or 0) + 1
         updated_at = self.now()
         items = self.configs.put_items(tenant_id, domain, config_type, document, version, current, updated_at)

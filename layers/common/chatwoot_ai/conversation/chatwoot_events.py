@@ -99,6 +99,31 @@ def contact_identified(payload: dict[str, Any]) -> bool:
                for who in (sender, meta_sender) for key in ("email", "phone_number"))
 
 
+def contact(payload: dict[str, Any]) -> tuple[int | None, str | None, str | None]:
+    """(contact id, phone, e-mail) of the message's sender as Chatwoot knows them: `sender` for an incoming message,
+    else the conversation's `meta.sender`. Only a contact counts (an agent's or a bot's message has none)."""
+    sender = _dict(payload.get("sender"))
+    if sender.get("type") not in (None, "contact"):
+        sender = {}
+    meta_sender = _dict(_dict(_dict(payload.get("conversation")).get("meta")).get("sender"))
+    who = sender or meta_sender
+
+    def text(key: str, limit: int) -> str | None:
+        value = who.get(key)
+        return value.strip()[:limit] if isinstance(value, str) and value.strip() else None
+
+    contact_id = who.get("id")
+    return (contact_id if isinstance(contact_id, int) and not isinstance(contact_id, bool) else None,
+            text("phone_number", 40), text("email", 254))
+
+
+def hmac_verified(payload: dict[str, Any]) -> bool:
+    """Chatwoot's identity validation vouched for the web-widget contact (the site signed its user's identifier)."""
+    conversation = _dict(payload.get("conversation"))
+    return any(value is True for value in (_dict(conversation.get("contact_inbox")).get("hmac_verified"),
+                                           _dict(conversation.get("meta")).get("hmac_verified")))
+
+
 def _previous_status(payload: dict[str, Any]) -> Any:
     """`changed_attributes` is a list of {attr: {previous_value, current_value}} (a dict in some versions)."""
     changed = payload.get("changed_attributes")

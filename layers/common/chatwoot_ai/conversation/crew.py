@@ -59,6 +59,7 @@ from chatwoot_ai.conversation.retrieval import (
     context_text,
     retrieval_query,
 )
+from chatwoot_ai.identity import VERIFICATION_REQUIRED, CustomerIdentity
 from chatwoot_ai.models import CHANNELS, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -73,6 +74,8 @@ class Turn:
     messages: list[str]
     history: list[tuple[str, str]]  # (role, content), oldest first
     customer_name: str | None = None
+    # The Chatwoot contact the Odoo tools answer for (signed into each gateway call; None: nobody verified).
+    customer: CustomerIdentity | None = None
 
     @property
     def text(self) -> str:
@@ -163,7 +166,11 @@ class _CrewRun:
             tools = self.tools()
             if not tools:
                 return SpecialistResult(name, NOTHING, False, True, time.perf_counter() - started, "no tools")
-        return SpecialistResult(name, self.kickoff(name, values, tools), True, elapsed_s=time.perf_counter() - started)
+        text = self.kickoff(name, values, tools)
+        # A tool that needed a verified customer: the turn goes to a person whatever the agent wrote.
+        refused = any(VERIFICATION_REQUIRED in (getattr(tool, "mcp_errors", None) or []) for tool in tools)
+        return SpecialistResult(name, text, True, elapsed_s=time.perf_counter() - started,
+                                error=VERIFICATION_REQUIRED if refused else "")
 
     def specialist_on(self, name: str, excerpts: str) -> SpecialistResult:
         """A retrieval specialist on excerpts already fetched (the plan searched them)."""
@@ -210,11 +217,12 @@ def turn_values(turn: Turn, config: TenantConfig) -> dict[str, Any]:
 
 class CrewFactory:
     """Plans and runs crews. `retriever_factory(tenant_id)` searches one tenant's collections; `tools_factory(tenant_id,
-    domain)` -> crewai tools for the MCP agent (empty when Odoo is not reachable); `mcp_available(config)` says
-    whether a tenant's crew gets the MCP agent at all."""
+    domain, customer)` -> crewai tools for the MCP agent, answering for that customer only (empty when Odoo is not
+    reachable); `mcp_available(config)` says whether a tenant's crew gets the MCP agent at all."""
 
     def __init__(self, retriever_factory: Callable[[str], Retriever], *, specialist_timeout_s: float = 25.0,
-                 parallel: bool = True, tools_factory: Callable[[str, str], list[Any]] | None = None,
+                 parallel: bool = True,
+                 tools_factory: Callable[[str, str, CustomerIdentity | None], list[Any]] | None = None,
                  mcp_available: Callable[[TenantConfig], bool] | None = None, economy: bool = True,
                  specialist_min_chars: int = 2500) -> None:
         self.economy = economy
@@ -260,7 +268,7 @@ class CrewFactory:
             run: _CrewRun | None = None
             try:
                 ensure_crewai()
-                tools = partial(self.tools_factory, tenant_id, domain) if self.tools_factory else None
+                tools = partial(self.tools_factory, tenant_id, domain, turn.customer) if self.tools_factory else None
                 run = _CrewRun(plan, config, turn, crew_tasks(tenant_values(config, plan.channel, plan.profile)),
                                turn_values(turn, config), retriever, llm_api_key, tools, usage)
                 if self.economy:
@@ -330,6 +338,10 @@ class CrewFactory:
         if "odoo" in run.plan.specialists and needs_live_data(turn.text):
             ref = order_reference(turn.text)
             looked_up = run.order_in_code(ref) if ref else None
+            if looked_up is not None and VERIFICATION_REQUIRED in looked_up:
+                # The gateway knows no phone or e-mail of this contact to match the order with: a person checks.
+                return CrewResult(None, language=language, steps=[*steps, "odoo:verification_required"],
+                                  handoff=handoff.verification_needed())
             if looked_up is not None:
                 facts["odoo"] = looked_up
                 steps.append("odoo:code")
@@ -337,6 +349,9 @@ class CrewFactory:
                 jobs["odoo"] = partial(run.specialist, "odoo")
                 steps.append("odoo:agent")
         results = self._run_all(jobs) if jobs else {}
+        if any(said.error == VERIFICATION_REQUIRED for said in results.values()):
+            return CrewResult(None, language=language, used_llm=True, specialists=list(results.values()),
+                              steps=[*steps, "odoo:verification_required"], handoff=handoff.verification_needed())
         for name, said in results.items():
             if said.ok and said.says_something:
                 facts[name] = said.text.strip()
@@ -418,10 +433,12 @@ class CrewFactory:
         """What the intention agent said, and whether its handoff rules stop the turn here."""
         said = results["intention"]
         intention = Intention.parse(said.text if said.ok else "")
+        verification = any(r.error == VERIFICATION_REQUIRED for r in results.values())
         return CrewResult(None, intent=intention.intent, language=intention.language or run.config.company.language,
                           wants_human=intention.wants_human, confidence=intention.confidence, used_llm=True,
                           specialists=list(results.values()),
-                          handoff=handoff.after_intention(intention, run.config.handoff))
+                          handoff=handoff.verification_needed() if verification
+                          else handoff.after_intention(intention, run.config.handoff))
 
     # ------------------------------------------------------------------ compose
     def _compose(self, run: _CrewRun, result: CrewResult) -> None:

@@ -33,18 +33,21 @@ REASONS = {
     "no_answer": "The assistant found no answer in the business's data.",
     "failure": "The assistant could not answer (technical failure).",
     "attachment": "The customer sent something the assistant cannot read (a file, video, sticker...).",
+    "verification": "The customer asked about an order or their record, and their identity is not verified.",
 }
 # The private note in the tenant's language (its agents read it).
 NOTES = {
     "pt": ({"customer_request": "O cliente pediu um atendente.",
             "low_confidence": "O assistente não tinha confiança para responder corretamente.",
             "no_answer": "O assistente não encontrou a resposta nos dados da loja.",
-            "failure": "O assistente não conseguiu responder (falha técnica)."},
+            "failure": "O assistente não conseguiu responder (falha técnica).",
+            "verification": "O cliente perguntou por um pedido ou cadastro e a identidade dele não está verificada."},
            "Transferido", "Última(s) mensagem(ns) do cliente"),
     "es": ({"customer_request": "El cliente pidió un agente.",
             "low_confidence": "El asistente no estaba seguro de poder responder correctamente.",
             "no_answer": "El asistente no encontró la respuesta en los datos del negocio.",
-            "failure": "El asistente no pudo responder (falla técnica)."},
+            "failure": "El asistente no pudo responder (falla técnica).",
+            "verification": "El cliente preguntó por un pedido o su registro y su identidad no está verificada."},
            "Transferido", "Último(s) mensaje(s) del cliente"),
     "en": (REASONS, "Handoff", "Last customer message(s)"),
 }
@@ -91,6 +94,10 @@ def nothing_found() -> HandoffDecision:
 
 def failure(detail: str) -> HandoffDecision:
     return HandoffDecision("failure", detail)
+
+
+def verification_needed() -> HandoffDecision:
+    return HandoffDecision("verification", "the Odoo gateway has no verified phone or e-mail for this contact")
 
 
 def no_answer() -> HandoffDecision:

@@ -24,7 +24,15 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from chatwoot_ai.api import header, read_json
-from chatwoot_ai.conversation.chatwoot_events import attachments, classify, contact_identified, routing_ids
+from chatwoot_ai.config.documents import PREVIOUS_WEBHOOK_SECRET, WEBHOOK_SECRET_CHANGED_AT
+from chatwoot_ai.conversation.chatwoot_events import (
+    attachments,
+    classify,
+    contact,
+    contact_identified,
+    hmac_verified,
+    routing_ids,
+)
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.queue_job import (
     MAX_ATTACHMENTS,
@@ -62,6 +70,8 @@ class IntakeSettings:
     # The message-id record alone already catches Chatwoot's retries (same delivery, same message); the delivery-id
     # record rides in the same transaction (no extra round trip, 2 more write units). On by default.
     dedupe_delivery_id: bool = True
+    # The previous chatwoot_webhook_secret stays valid this long after a change (0: refused at once).
+    secret_overlap_s: int = 3600
 
 
 def _ignored(reason: str, **extra: Any) -> Outcome:
@@ -146,13 +156,40 @@ class Intake:
         if secret is None or not secret.get_secret_value():
             logger.warning("no chatwoot_webhook_secret for the tenant; refusing", extra={"tenant_id": tenant_id})
             raise unauthorized("this inbox's tenant has no chatwoot_webhook_secret configured")
+        signed = (header(headers, "x-chatwoot-timestamp"), header(headers, "x-chatwoot-signature"), raw_body)
         try:
-            verify(secret.get_secret_value(), header(headers, "x-chatwoot-timestamp"),
-                   header(headers, "x-chatwoot-signature"), raw_body, tolerance_s=self.settings.tolerance_s,
-                   now=self.clock())
+            verify(secret.get_secret_value(), *signed, tolerance_s=self.settings.tolerance_s, now=self.clock())
         except SignatureError as exc:
+            previous = self._previous_secret(credentials)
+            if previous is not None:
+                try:
+                    verify(previous, *signed, tolerance_s=self.settings.tolerance_s, now=self.clock())
+                except SignatureError:
+                    pass
+                else:
+                    logger.info("webhook signed with the previous secret (rotation window)",
+                                extra={"tenant_id": tenant_id})
+                    return
             logger.warning("bad webhook signature", extra={"tenant_id": tenant_id, "reason": str(exc)})
             raise unauthorized(str(exc)) from exc
+
+    def _previous_secret(self, credentials: Any) -> str | None:
+        """The secret replaced by the last change, while that change is younger than `secret_overlap_s`; it comes
+        with the cached credentials (config.documents), so this costs no read."""
+        if self.settings.secret_overlap_s <= 0:
+            return None
+        extra = getattr(credentials, "model_extra", None) or {}
+        previous, changed_at = extra.get(PREVIOUS_WEBHOOK_SECRET), extra.get(WEBHOOK_SECRET_CHANGED_AT)
+        if previous is None or changed_at is None:
+            return None
+        try:
+            changed = float(changed_at.get_secret_value())
+        except (AttributeError, ValueError):
+            return None
+        if self.clock() - changed > self.settings.secret_overlap_s:
+            return None
+        value = previous.get_secret_value() if hasattr(previous, "get_secret_value") else str(previous)
+        return value or None
 
     def _job(self, payload: dict[str, Any], mapping: Any, account_id: int, inbox_id: int | None,
              conversation_id: int, headers: dict[str, str]) -> ConversationJob:
@@ -162,6 +199,11 @@ class Intake:
         conversation: dict[str, Any] = payload["conversation"] if isinstance(payload.get("conversation"), dict) else {}
         sender: dict[str, Any] = payload["sender"] if isinstance(payload.get("sender"), dict) else {}
         channel = getattr(mapping, "channel", None) or channel_from_chatwoot(conversation.get("channel"))
+        contact_id, phone, email = contact(payload)
+        if "web_widget" in (channel, channel_from_chatwoot(conversation.get("channel"))) and \
+                not hmac_verified(payload):
+            # A web-widget visitor types any phone or e-mail; only Chatwoot's identity validation vouches for it.
+            phone = email = None
         return ConversationJob(
             tenant_id=mapping.tenant_id, domain=mapping.domain, channel=channel, account_id=account_id,
             inbox_id=inbox_id or 0, conversation_id=conversation_id, message_id=message_id,
@@ -172,6 +214,7 @@ class Intake:
             received_at_ms=int(self.clock() * 1000),
             attachments=[Attachment.from_chatwoot(a) for a in attachments(payload)[:MAX_ATTACHMENTS]],
             identified=contact_identified(payload),
+            contact_id=contact_id, contact_phone=phone, contact_email=email,
         )
 
     # ------------------------------------------------------------------ the two round trips

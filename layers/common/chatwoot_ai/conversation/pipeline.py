@@ -146,7 +146,7 @@ class ConversationPipeline:
         history = [(t.role, t.content) for t in earlier if t.sk < first_new]
         turn = Turn(messages=[t.content for t in turns if t.content.strip()],
                     history=history[-self.settings.history_turns:],
-                    customer_name=job.sender_name)
+                    customer_name=job.sender_name, customer=job.customer)
         api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
         return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key, self._budget(job, config))
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatwoot_ai.identity import CustomerIdentity
+
 MAX_CONTENT_CHARS = 4000
 MAX_ATTACHMENTS = 10
 
@@ -56,6 +58,18 @@ class ConversationJob(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     # The contact gave an e-mail or phone (the web widget's visitors are anonymous until they do).
     identified: bool = True
+    # Who wrote, as Chatwoot knows them: the worker signs these into the customer identity the Odoo gateway binds
+    # order and customer lookups to (chatwoot_ai.identity).
+    contact_id: int | None = None
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=254)
+
+    @property
+    def customer(self) -> CustomerIdentity:
+        """The contact the Odoo tools may answer for in this conversation (unverified without a phone or e-mail)."""
+        return CustomerIdentity(tenant_id=self.tenant_id, domain=self.domain, account_id=self.account_id,
+                                conversation_id=self.conversation_id, contact_id=self.contact_id,
+                                phone=self.contact_phone, email=self.contact_email)
 
     @property
     def group_id(self) -> str:

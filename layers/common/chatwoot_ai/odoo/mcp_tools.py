@@ -3,6 +3,9 @@
     tools = list_tools(base_url, api_key, tenant_id)
     result = call_tool(base_url, api_key, tenant_id, "search_products", {"query": "protetor solar"}, timeout_s=8)
 
+`api_key` is the admin key or a tenant key (`X-Api-Key`); the conversation worker sends none and passes
+`identity=` (a signed customer identity, chatwoot_ai.identity) instead: the gateway then answers for that customer.
+
 Every call is bounded by `timeout_s` (connect, initialize and the call together) and raises one of:
 `GatewayUnavailable` (unreachable, timed out, 5xx), `GatewayAuthError` (401/403/404 from the gateway: wrong key,
 unknown tenant), `ToolCallError` (the tool answered an error: `code` "odoo_timeout", "odoo_error",
@@ -48,8 +51,15 @@ class ToolCallError(McpGatewayError):
         self.field = field
 
 
-def _headers(api_key: str, tenant_id: str, domain: str) -> dict[str, str]:
-    return {"X-Api-Key": api_key, "X-Tenant-Id": tenant_id, "X-Domain": domain}
+def _headers(api_key: str, tenant_id: str, domain: str, identity: str | None = None) -> dict[str, str]:
+    from chatwoot_ai.identity import IDENTITY_HEADER
+
+    headers = {"X-Tenant-Id": tenant_id, "X-Domain": domain}
+    if api_key:
+        headers["X-Api-Key"] = api_key
+    if identity:
+        headers[IDENTITY_HEADER] = identity
+    return headers
 
 
 def _mcp_url(base_url: str) -> str:
@@ -121,17 +131,17 @@ def _run(coro_factory: Any, url: str, timeout_s: float) -> Any:
 
 
 def list_tools(base_url: str, api_key: str, tenant_id: str, *, domain: str = "default",
-               timeout_s: float = 10.0) -> list[dict[str, Any]]:
+               timeout_s: float = 10.0, identity: str | None = None) -> list[dict[str, Any]]:
     """The tools this tenant may use: [{"name", "description", "input_schema"}]."""
-    headers = _headers(api_key, tenant_id, domain)
+    headers = _headers(api_key, tenant_id, domain, identity)
     tools = _run(lambda: _session_call(base_url, headers, timeout_s, "list"), _mcp_url(base_url), timeout_s)
     return [{"name": t.name, "description": t.description or "", "input_schema": t.inputSchema} for t in tools]
 
 
 def call_tool(base_url: str, api_key: str, tenant_id: str, name: str, arguments: dict[str, Any],
-              timeout_s: float = 10.0, *, domain: str = "default") -> dict[str, Any]:
+              timeout_s: float = 10.0, *, domain: str = "default", identity: str | None = None) -> dict[str, Any]:
     """The tool's JSON result, or a `McpGatewayError` saying why there is none."""
-    headers = _headers(api_key, tenant_id, domain)
+    headers = _headers(api_key, tenant_id, domain, identity)
     result = _run(lambda: _session_call(base_url, headers, timeout_s, "call", name, arguments),
                   _mcp_url(base_url), timeout_s)
     text = "".join(getattr(block, "text", "") for block in result.content)

@@ -243,6 +243,7 @@ class OdooOperations:
             "status": ORDER_STATES.get(state, state),
             "date": nz(order.get("date_order")),
             "customer": m2o_name(order.get("partner_id")),
+            "customer_id": m2o_id(order.get("partner_id")),
             "total": order.get("amount_total"),
             "currency": m2o_name(order.get("currency_id")),
             "invoice_status": nz(order.get("invoice_status")),

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from chatwoot_ai.api import header, require_admin_key
+from chatwoot_ai.access import caller, forbidden
+from chatwoot_ai.api import header
 from chatwoot_ai.errors import ApiError, bad_request
+from chatwoot_ai.identity import CustomerIdentity
 from chatwoot_ai.models import OdooSettings, check_identifier
+from chatwoot_ai.odoo.bound import CustomerBoundOperations
 from chatwoot_ai.odoo.client import OdooClient
 from chatwoot_ai.odoo.operations import OdooOperations
 from chatwoot_ai.odoo.transport import OdooTarget
@@ -56,6 +59,8 @@ class TenantOdoo:
     domain: str
     settings: OdooSettings
     target: OdooTarget
+    # Set when the caller is a conversation worker speaking for a customer: lookups answer for that customer only.
+    customer: CustomerIdentity | None = None
 
     @property
     def allow_write(self) -> bool:
@@ -69,16 +74,20 @@ class TenantOdoo:
         except (TypeError, ValueError):
             return get_settings().odoo.cache_ttl_s
 
-    def operations(self) -> OdooOperations:
+    def operations(self) -> OdooOperations | CustomerBoundOperations:
         ttl = self.cache_ttl_s()
         client = OdooClient(self.target, allow_write=self.allow_write)
-        return OdooOperations(client, cache_ttl_s=ttl, stock_ttl_s=min(ttl, get_settings().odoo.stock_cache_ttl_s))
+        ops = OdooOperations(client, cache_ttl_s=ttl, stock_ttl_s=min(ttl, get_settings().odoo.stock_cache_ttl_s))
+        if self.customer is None:
+            return ops
+        return CustomerBoundOperations(ops, self.customer)
 
 
 def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
-    """The caller's tenant and its Odoo, or the error that says what is missing."""
-    require_admin_key(headers)
-    tenant_id = header(headers, "x-tenant-id")
+    """The caller's tenant and its Odoo, or the error that says what is missing. Callers (chatwoot_ai.access): the
+    admin key, the tenant's own key, or a signed customer identity of the tenant (then bound to that customer)."""
+    who = caller(headers, identity=True)
+    tenant_id = header(headers, "x-tenant-id") or (who.tenant_id if who.identity else None)
     if not tenant_id:
         raise bad_request("X-Tenant-Id header is required", "X-Tenant-Id", code="missing_tenant")
     named = header(headers, "x-domain")  # optional when the tenant has one domain
@@ -89,9 +98,16 @@ def resolve_tenant(headers: Mapping[str, str]) -> TenantOdoo:
     except ValueError as exc:
         raise bad_request(str(exc), "X-Tenant-Id" if "Tenant" in str(exc) else "X-Domain") from None
 
+    if not who.may_access(tenant_id):
+        raise forbidden(f"this credential does not open tenant {tenant_id!r}")
+    if who.identity is not None:
+        if named and named != who.identity.domain:
+            raise forbidden(f"this identity does not open domain {named!r}")
+        named = who.identity.domain
+
     from chatwoot_ai.config.tenants import resolve_domain
 
     domain = resolve_domain(tenant_id, named, "X-Domain")
     odoo, api_key = tenant_odoo(tenant_id, domain, "X-Tenant-Id")
     target = odoo_target(odoo, api_key, min(odoo.timeout_s, MAX_ODOO_TIMEOUT_S))
-    return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target)
+    return TenantOdoo(tenant_id=tenant_id, domain=domain, settings=odoo, target=target, customer=who.identity)

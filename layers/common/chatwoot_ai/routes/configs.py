@@ -1,6 +1,8 @@
-"""The Config API's routes (docs/config.md): versioned documents, the mapping, and the Odoo webhook.
+"""The Config API's routes (docs/config.md): versioned documents, the mapping, tenant API keys and the Odoo webhook.
 
-Management routes need `X-Api-Key`; `POST /odoo-webhook` is signed per tenant instead (config.odoo_delivery).
+Who may call (chatwoot_ai.access): a tenant's documents and its key list take the admin key or one of that tenant's
+keys; the tenant list, the mapping and key creation take the admin key only; `POST /odoo-webhook` is signed per
+tenant instead (config.odoo_delivery).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatwoot_ai import aws
-from chatwoot_ai.api import header, json_response, parse_body, read_json, require_admin
+from chatwoot_ai.access import api_keys, require_admin_access, require_tenant_access
+from chatwoot_ai.api import header, json_response, parse_body, read_json
+from chatwoot_ai.config.api_keys import MAX_KEYS_PER_TENANT
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.odoo_delivery import OdooWebhook
-from chatwoot_ai.config.service import ConfigService, precondition_failed
+from chatwoot_ai.config.service import ConfigService, precondition_failed, utc_now
 from chatwoot_ai.config.tables import ConfigStore, MappingStore
-from chatwoot_ai.errors import bad_request
+from chatwoot_ai.errors import ApiError, bad_request, not_found
 from chatwoot_ai.memo import per_settings
 from chatwoot_ai.models import Mapping, check_identifier
 from chatwoot_ai.observability import logger
@@ -35,6 +39,11 @@ def config_service(settings: Settings) -> ConfigService:
 @per_settings
 def odoo_webhook(settings: Settings) -> OdooWebhook:
     return OdooWebhook(config_service(), settings.resources.idempotency_table)
+
+
+class ApiKeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    label: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f]*$")
 
 
 class MappingsBody(BaseModel):
@@ -66,16 +75,66 @@ def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
+def _headers() -> dict[str, str]:
+    return dict(router.current_event.headers or {})
+
+
+def _admin() -> None:
+    """401 without a key; 403 for a tenant key (admin-only route)."""
+    require_admin_access(_headers())
+
+
+def _tenant(tenant_id: str) -> None:
+    """401 without a key; 403 for another tenant's key (checked before the ids, so a stranger learns nothing)."""
+    require_tenant_access(_headers(), tenant_id)
+
+
+# ---------------------------------------------------------------- tenant API keys
+# Registered before the document routes: `/configs/{tenant}/api-keys/{key_id}` would also match their pattern.
+@router.post("/configs/<tenant_id>/api-keys")
+def create_api_key(tenant_id: str) -> Response:
+    """A new key for the tenant (admin key only): 201 with the key, shown this once; only its hash is stored."""
+    _admin()
+    _ids(tenant_id, "default")
+    body = router.current_event.decoded_body
+    label = parse_body(router, ApiKeyBody).label if body and body.strip() else None
+    store = api_keys()
+    if len(store.list(tenant_id)) >= MAX_KEYS_PER_TENANT:
+        raise ApiError(409, "too_many_keys", f"a tenant has at most {MAX_KEYS_PER_TENANT} keys: revoke one first")
+    record, key = store.create(tenant_id, utc_now(), label or None)
+    logger.info("api key created", extra={"tenant_id": tenant_id, "key_id": record.key_id})
+    return json_response(201, {**record.public(), "key": key})
+
+
+@router.get("/configs/<tenant_id>/api-keys")
+def list_api_keys(tenant_id: str) -> Response:
+    _tenant(tenant_id)
+    _ids(tenant_id, "default")
+    return json_response(200, {"tenant_id": tenant_id, "keys": [r.public() for r in api_keys().list(tenant_id)]})
+
+
+@router.delete("/configs/<tenant_id>/api-keys/<key_id>")
+def revoke_api_key(tenant_id: str, key_id: str) -> Response:
+    """Revoke at once (the admin, or the tenant itself with any of its keys)."""
+    _tenant(tenant_id)
+    _ids(tenant_id, "default")
+    record = api_keys().revoke(tenant_id, key_id)
+    if record is None:
+        raise not_found(f"tenant {tenant_id} has no key {key_id}", "key_id")
+    logger.info("api key revoked", extra={"tenant_id": tenant_id, "key_id": key_id})
+    return json_response(200, {"revoked": record.public()})
+
+
 # ---------------------------------------------------------------- documents
 @router.get("/configs")
 def list_tenants() -> Response:
-    require_admin(router)
+    _admin()
     return json_response(200, config_service().tenants())
 
 
 @router.get("/configs/<tenant_id>/<domain>/<config_type>")
 def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
-    require_admin(router)
+    _tenant(tenant_id)
     _ids(tenant_id, domain, config_type)
     raw = router.current_event.get_query_string_value("version")
     version = _int(raw, "version", 1) if raw else None
@@ -85,14 +144,14 @@ def get_document(tenant_id: str, domain: str, config_type: str) -> Response:
 
 @router.get("/configs/<tenant_id>/<domain>/<config_type>/versions")
 def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
-    require_admin(router)
+    _tenant(tenant_id)
     _ids(tenant_id, domain, config_type)
     return json_response(200, config_service().versions(tenant_id, domain, config_type))
 
 
 @router.put("/configs/<tenant_id>/<domain>/<config_type>")
 def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
-    require_admin(router)
+    _tenant(tenant_id)
     _ids(tenant_id, domain, config_type)
     if_match = header(router.current_event.headers, "if-match") or ""
     service = config_service()
@@ -109,20 +168,20 @@ def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
 # ---------------------------------------------------------------- mapping
 @router.get("/mapping")
 def get_mappings() -> Response:
-    require_admin(router)
+    _admin()
     return json_response(200, config_service().list_mappings())
 
 
 @router.put("/mapping")
 def put_mappings() -> Response:
-    require_admin(router)
+    _admin()
     body = parse_body(router, MappingsBody)
     return json_response(200, config_service().put_mappings(body.mappings))
 
 
 @router.delete("/mapping/<account_id>/<inbox_id>")
 def delete_mapping(account_id: str, inbox_id: str) -> Response:
-    require_admin(router)
+    _admin()
     account = _int(account_id, "account_id", 1)
     inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
     return json_response(200, config_service().delete_mapping(account, inbox))

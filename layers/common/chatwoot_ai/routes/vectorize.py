@@ -2,8 +2,9 @@
 
 Routes: POST /vectorize, POST /vectorize/sync, GET /vectorize/jobs, GET /vectorize/jobs/{id}, POST /search,
 GET|POST /collections, DELETE /collections/{name}, POST /collections/{name}/reindex. Who may call: the admin key
-(X-Api-Key), or a tenant's own `vectorize_token` as a bearer token, which only ever opens that tenant's data. The work
-is chatwoot_ai.vector's.
+(X-Api-Key); a tenant key (X-Api-Key, chatwoot_ai.access) or the tenant's own `vectorize_token` as a bearer token,
+each only ever opening that tenant's data (403 / 401 for another tenant); the collection routes are the admin's
+only. The work is chatwoot_ai.vector's.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
 from chatwoot_ai import aws
-from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, require_admin
+from chatwoot_ai.access import require_admin_access, require_tenant_access
+from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json
 from chatwoot_ai.config import get_config_cache
+from chatwoot_ai.config.api_keys import looks_like_tenant_key
 from chatwoot_ai.config.tenants import DEFAULT_DOMAIN, resolve_domain
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found, unauthorized
 from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
@@ -56,12 +59,22 @@ def _tenant_tokens(tenant_id: str, domain: str | None) -> dict[str, str]:
     return tokens
 
 
+def require_admin(app: BaseRouter) -> None:
+    """The collection routes: 401 without the admin key, 403 for a tenant key."""
+    require_admin_access(app.current_event.headers)
+
+
 def authorize_tenant(app: BaseRouter, tenant_id: str) -> str:
-    """"admin" or "tenant"; 401 when neither the admin key nor this tenant's vectorize token was sent. The token is
-    the one of the domain named by `X-Domain`, or of the tenant's only domain; a tenant with several domains gets a
-    400 listing them, but only once the token proved to be one of them (a stranger learns nothing)."""
-    if is_admin(app.current_event.headers):
+    """"admin" or "tenant"; 401 when neither the admin key, a key of this tenant nor its vectorize token was sent
+    (403 for another tenant's key). The token is the one of the domain named by `X-Domain`, or of the tenant's only
+    domain; a tenant with several domains gets a 400 listing them, but only once the token proved to be one of them
+    (a stranger learns nothing)."""
+    headers = app.current_event.headers
+    if is_admin(headers):
         return "admin"  # vectors belong to the tenant, whatever the domain: the admin needs none
+    if looks_like_tenant_key(header(headers, "x-api-key")):
+        require_tenant_access(headers, tenant_id)
+        return "tenant"  # a tenant key opens the whole tenant, as the admin key does
     token = bearer_token(app)
     if not token:
         raise unauthorized("send Authorization: Bearer <the tenant's vectorize_token>")
@@ -85,7 +98,7 @@ def require_admin_or_tenant(app: BaseRouter, tenant_id: str | None) -> str:
     if is_admin(app.current_event.headers):
         return "admin"
     if not tenant_id:
-        if bearer_token(app):
+        if bearer_token(app) or looks_like_tenant_key(header(app.current_event.headers, "x-api-key")):
             raise ApiError(422, "validation_error", "tenant_id is required with a tenant token", "tenant_id")
         raise unauthorized("X-Api-Key is missing or wrong")
     return authorize_tenant(app, tenant_id)
