@@ -5,6 +5,12 @@ One partition per conversation: `pk = conv#{tenant_id}#{account_id}#{conversatio
 (human takeover, the last turn answered), and `sk = echo#...` for the messages the bot posted (so an account
 webhook's echo of them, an outgoing message from the `user` whose token the bot uses, is not taken for a human).
 Items expire through the `expires_at` TTL.
+
+The business owner's view (chatwoot_ai.conversation.insights) adds: `sk = trace#{at_ms}#{source_message_id}`, each
+bot turn's trace (conversation.trace), expiring after the tenant's `insights.trace_ttl_days`; and on the state item
+the conversation's listing (channel, last_at). Both carry the sparse `by_tenant` index's keys (`tenant_key`:
+`convs#{tenant_id}` or `traces#{tenant_id}`; `tenant_sk`: the time first), so a tenant's conversations and traces
+are read newest first without a scan.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from botocore.exceptions import ClientError
 from chatwoot_ai.conversation.queue_job import turn_key
 
 STATE_SK = "state"
+TENANT_INDEX = "by_tenant"
 ECHO_TEXT_TTL_S = 900  # the text of a reply about to be posted: its echo arrives within seconds
 _TURN_HI = "turn#~"  # sorts after every turn key
 
@@ -89,6 +96,35 @@ class HistoryStore:
             item["usage"] = json.loads(json.dumps(usage), parse_float=Decimal)
         self.table.put_item(Item=item)
         return Turn(sk, role, content, str(message_id), at_ms, attachments or "")
+
+    # ---------------------------------------------------------------- traces and the conversations' listing
+    def add_trace(self, pk: str, tenant_id: str, source_id: str, at_ms: int, trace: dict[str, Any],
+                  ttl_days: int) -> None:
+        """One bot turn's trace (conversation.trace.build_trace), found by the `by_tenant` index for the metrics."""
+        handoff = trace.get("handoff") or {}
+        item: dict[str, Any] = {
+            "pk": pk, "sk": f"trace#{at_ms:013d}#{source_id}", "source_id": source_id, "at_ms": at_ms,
+            "tenant_key": f"traces#{tenant_id}", "tenant_sk": f"{at_ms:013d}#{pk}#{source_id}",
+            "outcome": trace["outcome"], "reason": handoff.get("reason") or "",
+            "trace": json.loads(json.dumps(trace), parse_float=Decimal),
+            "expires_at": int(time.time()) + ttl_days * 86400}
+        self.table.put_item(Item=item)
+
+    def touch(self, pk: str, tenant_id: str, account_id: int, conversation_id: int, channel: str,
+              at_ms: int) -> None:
+        """The conversation's place in the tenant's listing: its channel and last activity (never moved back)."""
+        try:
+            self.table.update_item(
+                Key={"pk": pk, "sk": STATE_SK},
+                UpdateExpression="SET tenant_key = :k, tenant_sk = :s, last_at = :a, channel = :c, "
+                                 "account_id = :acc, conversation_id = :conv, expires_at = :e",
+                ConditionExpression="attribute_not_exists(last_at) OR last_at < :a",
+                ExpressionAttributeValues={":k": f"convs#{tenant_id}", ":s": f"{at_ms:013d}#{pk}", ":a": at_ms,
+                                           ":c": channel, ":acc": account_id, ":conv": conversation_id,
+                                           ":e": self._expires()})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     # ---------------------------------------------------------------- a tenant's LLM use per day (its budget)
     def day_usage(self, tenant_id: str, day: str) -> tuple[int, int]:

@@ -1,0 +1,187 @@
+"""The business owner's view on the local stack, over HTTP (InsightsApiFunction): traces recorded for answers and
+handoffs, the conversations' list and its paging, the numbers per day, and a playground that writes nothing."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from devtools import SHORT_DEBOUNCE
+from devtools.chatwoot_payloads import incoming, signed
+from devtools.doubles import ChatwootStub
+
+PRODUCTS = [
+    {"id": "azul-42", "text": "Tênis Azul Runner tamanho 42, cor azul marinho, preço R$ 299,90, código AZUL-42",
+     "metadata": {}},
+    {"id": "sandalia", "text": "Sandália Praia Verão tamanhos 35 a 40, preço R$ 79,90", "metadata": {}},
+]
+RULES = [
+    {"id": "margem", "text": "Desconto máximo que o vendedor pode dar no Tênis Azul Runner: 12% à vista.",
+     "metadata": {"visibility": "internal"}},
+    {"id": "troca", "text": "Trocas do Tênis Azul Runner em até 30 dias com nota fiscal.", "metadata": {}},
+]
+
+
+def wait_job(cloud: Any, job_id: str, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + 180
+    while httpx.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers,
+                    timeout=30).json().get("status") not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def shop(cloud: Any, chatwoot: ChatwootStub) -> Iterator[dict[str, Any]]:
+    """A tenant without an LLM (answers from retrieval alone), three conversations: an answer, a customer asking for
+    a human, a question nothing in its data answers."""
+    admin = {"X-Api-Key": cloud.admin_key}
+    tenant_id, account = "t_" + uuid.uuid4().hex[:10], 100_000 + secrets.randbelow(800_000)
+    secret, token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    config = {"company": {"name": "Loja Azul", "language": "pt-BR", "timezone": "America/Sao_Paulo"},
+              "enabled_collections": ["products", "business_rules"], "chatwoot": {"base_url": chatwoot.url},
+              "handoff": {"keywords": ["atendente"], "message": "Vou chamar uma atendente."},
+              "insights": {"trace_ttl_days": 7}}
+    for kind, body in (("config", config), ("credentials", {"chatwoot_webhook_secret": secret,
+                                                            "chatwoot_api_access_token": "cw",
+                                                            "vectorize_token": token})):
+        httpx.put(f"{cloud.url}/configs/{tenant_id}/default/{kind}", json=body, headers=admin,
+                  timeout=60).raise_for_status()
+    httpx.put(f"{cloud.url}/mapping", headers=admin, timeout=60, json={"mappings": [
+        {"chatwoot_account_id": account, "chatwoot_inbox_id": 12, "tenant_id": tenant_id,
+         "channel": "whatsapp"}]}).raise_for_status()
+    bearer = {"Authorization": f"Bearer {token}"}
+    for collection, records in (("products", PRODUCTS), ("business_rules", RULES)):
+        response = httpx.post(f"{cloud.url}/vectorize", headers=bearer, timeout=60,
+                              json={"tenant_id": tenant_id, "collection": collection, "records": records})
+        assert response.status_code == 202, response.text
+        wait_job(cloud, response.json()["job_id"], bearer)
+    base = secrets.randbelow(10**6) * 10
+    said = {1: "Vocês têm o tênis azul runner tamanho 42?", 2: "Quero falar com uma atendente, por favor",
+            3: "Vocês consertam motor de barco a diesel?"}
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):
+        for conversation, text in said.items():
+            raw, headers = signed(incoming(account, 12, conversation, base + conversation, text), secret)
+            assert httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers,
+                              timeout=30).json()["status"] == "queued"
+        assert chatwoot.wait_for(lambda: all(chatwoot.replies(c) for c in said) and
+                                 len(chatwoot.successful("toggle_status")) >= 2, timeout=120)
+        # The trace is stored right after the reply: wait until the third one is there.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            days = httpx.get(f"{cloud.url}/metrics/{tenant_id}?days=1", headers=admin, timeout=60).json()["days"]
+            if days[-1]["turns"] >= 3:
+                break
+            time.sleep(0.3)
+    yield {"id": tenant_id, "account": account, "admin": admin}
+
+
+def get(cloud: Any, path: str, headers: dict[str, str]) -> httpx.Response:
+    return httpx.get(f"{cloud.url}{path}", headers=headers, timeout=60)
+
+
+def test_traces_are_recorded_for_answers_and_handoffs(cloud: Any, shop: dict[str, Any]) -> None:
+    tenant, account, admin = shop["id"], shop["account"], shop["admin"]
+    answered = get(cloud, f"/conversations/{tenant}/{account}/1", admin).json()["turns"]
+    assert [t["role"] for t in answered] == ["customer", "assistant"]
+    trace = answered[1]["trace"]
+    assert answered[0]["trace"] is None and trace["outcome"] == "answered" and trace["channel"] == "whatsapp"
+    assert "azul-42" in {s["id"] for s in trace["sources"] if s["collection"] == "products"}
+    assert trace["plan"]["specialists"] == ["business_rules", "products"] and trace["plan"]["llm"] is False
+    assert "odoo" in trace["plan"]["skipped"] and trace["llm"]["llm_calls"] == 0
+    assert trace["reply_ms"] >= 0 and trace["handoff"] is None
+    internal = [s for s in trace["sources"] if s["visibility"] == "internal"]
+    assert internal and "12%" in internal[0]["excerpt"]  # the admin sees internal excerpts; tenants will not
+
+    asked = get(cloud, f"/conversations/{tenant}/{account}/2", admin).json()["turns"]
+    assert asked[-1]["content"] == "Vou chamar uma atendente."
+    assert asked[-1]["trace"]["handoff"]["reason"] == "customer_request"
+    assert asked[-1]["trace"]["plan"]["specialists"] == []  # no crew ran: the customer's words decided
+    unknown = get(cloud, f"/conversations/{tenant}/{account}/3", admin).json()["turns"]
+    assert unknown[-1]["trace"]["handoff"]["reason"] == "no_answer"
+
+    missing = get(cloud, f"/conversations/{tenant}/{account}/99", admin)
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "conversation_id"
+    other = get(cloud, f"/conversations/t_{uuid.uuid4().hex[:8]}/{account}/1", admin)
+    assert other.status_code == 404  # the conversation key holds the tenant: another tenant's id finds nothing
+
+
+def test_the_list_pages_and_filters(cloud: Any, shop: dict[str, Any]) -> None:
+    tenant, admin = shop["id"], shop["admin"]
+    everything = get(cloud, f"/conversations/{tenant}", admin).json()
+    rows = everything["conversations"]
+    assert sorted(r["conversation_id"] for r in rows) == [1, 2, 3] and everything["next"] is None
+    assert [r["last_at"] for r in rows] == sorted((r["last_at"] for r in rows), reverse=True)
+    assert {r["conversation_id"]: r["status"] for r in rows} == {1: "bot", 2: "human", 3: "human"}
+    assert all(r["turns"] == 2 and r["channel"] == "whatsapp" and r["account_id"] == shop["account"]
+               for r in rows)
+    first = get(cloud, f"/conversations/{tenant}?limit=2", admin).json()
+    assert len(first["conversations"]) == 2 and first["next"]
+    second = get(cloud, f"/conversations/{tenant}?limit=2&cursor={first['next']}", admin).json()
+    assert len(second["conversations"]) == 1 and second["next"] is None
+    seen = [r["conversation_id"] for r in first["conversations"] + second["conversations"]]
+    assert sorted(seen) == [1, 2, 3]
+    humans = get(cloud, f"/conversations/{tenant}?status=human&limit=1", admin).json()
+    page2 = get(cloud, f"/conversations/{tenant}?status=human&limit=1&cursor={humans['next']}", admin).json()
+    assert sorted(r["conversation_id"] for r in humans["conversations"] + page2["conversations"]) == [2, 3]
+    assert get(cloud, f"/conversations/{tenant}?since=2999-01-01", admin).json()["conversations"] == []
+    for query, field in (("status=closed", "status"), ("limit=0", "limit"), ("since=ontem", "since"),
+                         ("cursor=abc", "cursor")):
+        response = get(cloud, f"/conversations/{tenant}?{query}", admin)
+        assert response.status_code == 422 and response.json()["error"]["field"] == field, query
+    assert get(cloud, f"/conversations/{tenant}", {}).status_code == 401
+    assert get(cloud, f"/conversations/{tenant}", {"X-Api-Key": "errada-errada-errada"}).status_code == 401
+
+
+def test_metrics_per_day(cloud: Any, shop: dict[str, Any]) -> None:
+    body = get(cloud, f"/metrics/{shop['id']}?days=3", shop["admin"]).json()
+    assert body["timezone"] == "America/Sao_Paulo" and len(body["days"]) == 3
+    today = body["days"][-1]
+    assert today["turns"] == 3 and today["answered"] == 1
+    assert today["handed_off"] == {"customer_request": 1, "no_answer": 1}
+    assert 0 <= today["reply_ms_p50"] <= today["reply_ms_p95"]
+    assert today["llm_calls"] == 0 and today["tokens"] == 0
+    assert body["days"][0]["turns"] == 0 and body["days"][0]["reply_ms_p50"] is None
+    assert get(cloud, f"/metrics/{shop['id']}?days=400", shop["admin"]).status_code == 422
+
+
+def _table_items(cloud: Any) -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb", endpoint_url=cloud.endpoint_url).Table(cloud.stack.refs["HistoryTable"])
+    items, start = [], None
+    while True:
+        page = table.scan(**({"ExclusiveStartKey": start} if start else {}))
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return sorted(items, key=lambda i: (i["pk"], i["sk"]))
+
+
+def test_the_playground_answers_from_the_tenants_data_and_writes_nothing(cloud: Any, shop: dict[str, Any],
+                                                                        chatwoot: ChatwootStub) -> None:
+    before, calls = _table_items(cloud), len(chatwoot.calls)
+    url = f"{cloud.url}/playground/{shop['id']}"
+    answer = httpx.post(url, headers=shop["admin"], timeout=120, json={
+        "messages": ["Qual o preço do tênis azul runner 42?"], "channel": "instagram",
+        "history": [{"role": "customer", "content": "oi"}, {"role": "assistant", "content": "Olá!"}]}).json()
+    assert "299,90" in answer["answer"] and answer["handoff"] is None
+    assert answer["trace"]["channel"] == "instagram" and answer["trace"]["outcome"] == "answered"
+    assert "azul-42" in {s["id"] for s in answer["trace"]["sources"]}
+    human = httpx.post(url, headers=shop["admin"], timeout=60, json={"messages": ["quero uma atendente"]}).json()
+    assert human["answer"] is None and human["handoff"]["reason"] == "customer_request"
+    assert human["handoff"]["message"].startswith("Vou chamar uma atendente.")
+    assert _table_items(cloud) == before  # no history, no trace, no listing, no day usage
+    assert len(chatwoot.calls) == calls  # and Chatwoot heard nothing
+    bad = httpx.post(url, headers=shop["admin"], timeout=60, json={"messages": [], "channel": "whatsapp"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "messages"
+    assert httpx.post(url, headers=shop["admin"], timeout=60,
+                      json={"messages": ["oi"], "channel": "telegram"}).json()["error"]["field"] == "channel"
+    assert httpx.post(url, timeout=60, json={"messages": ["oi"]}).status_code == 401
+    unknown = httpx.post(f"{cloud.url}/playground/t_{uuid.uuid4().hex[:8]}", headers=shop["admin"], timeout=60,
+                         json={"messages": ["oi"]})
+    assert unknown.status_code == 404
