@@ -97,7 +97,12 @@ def test_traces_are_recorded_for_answers_and_handoffs(cloud: Any, shop: dict[str
     assert "odoo" in trace["plan"]["skipped"] and trace["llm"]["llm_calls"] == 0
     assert trace["reply_ms"] >= 0 and trace["handoff"] is None
     internal = [s for s in trace["sources"] if s["visibility"] == "internal"]
-    assert internal and "12%" in internal[0]["excerpt"]  # the admin sees internal excerpts; tenants will not
+    assert internal and "12%" in internal[0]["excerpt"]  # the admin sees internal excerpts
+    from chatwoot_ai.routes.insights import insights_reader
+
+    as_tenant = insights_reader().conversation(tenant, account, 1, redact_internal=True)["turns"][1]["trace"]
+    assert [s for s in as_tenant["sources"] if s["id"] == "margem"] == [
+        {k: v for k, v in internal[0].items() if k != "excerpt"}]  # a tenant's key: the id, never the text
 
     asked = get(cloud, f"/conversations/{tenant}/{account}/2", admin).json()["turns"]
     assert asked[-1]["content"] == "Vou chamar uma atendente."
