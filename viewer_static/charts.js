@@ -26,13 +26,14 @@ function axes(root, labels, max, format) {
     const y = PAD.top + plotH * (1 - fraction);
     root.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid-line" }));
     const text = svg("text", { x: PAD.left - 6, y: y + 4, "text-anchor": "end", class: "tick" });
-    text.textContent = format(max * fraction);
+    const value = max * fraction;
+    text.textContent = Number.isInteger(value) ? format(value) : value.toFixed(1);
     root.append(text);
   }
   const every = Math.max(1, Math.ceil(labels.length / 8));
   const slot = (W - PAD.left - PAD.right) / labels.length;
   labels.forEach((label, i) => {
-    if (i % every !== 0 && i !== labels.length - 1) return;
+    if ((labels.length - 1 - i) % every !== 0) return; // counted from the last day, which is always labelled
     const text = svg("text", { x: PAD.left + slot * (i + 0.5), y: H - PAD.bottom + 18, "text-anchor": "middle",
       class: "tick" });
     text.textContent = label;

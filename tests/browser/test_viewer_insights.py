@@ -100,9 +100,9 @@ def test_the_dashboard_draws_the_real_numbers(page: Any, viewer_url: str, admin_
     expect(charts.nth(1).locator("circle.dot")).to_have_count(2)  # today's median and 95th percentile
     expect(page.locator(".metrics table tbody tr").first).to_contain_text(
         "the customer asked for a human: 1; nothing in the data answers it: 1")
+    screenshot(page, "metrics")
     page.get_by_label("Period").select_option("30")
     expect(page.locator(".metrics table tbody tr")).to_have_count(30)
-    screenshot(page, "metrics")
 
 
 def test_the_views_fit_a_phone(phone_page: Any, viewer_url: str, admin_key: str, shop: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ handoffs, the conversations' list and its paging, the numbers per day, and a pla
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from support.insights_shop import open_shop
 
-from devtools.doubles import ChatwootStub
+from devtools.doubles import ChatwootStub, LlmStub
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +128,32 @@ def test_the_playground_answers_from_the_tenants_data_and_writes_nothing(cloud: 
     unknown = httpx.post(f"{cloud.url}/playground/t_{uuid.uuid4().hex[:8]}", headers=shop["admin"], timeout=60,
                          json={"messages": ["oi"]})
     assert unknown.status_code == 404
+
+
+def test_the_playground_follows_a_config_change_and_shows_the_models_calls(
+        cloud: Any, shop: dict[str, Any], chatwoot: ChatwootStub, llm: LlmStub) -> None:
+    """Try, change the config, try again: with an LLM configured the model writes the reply, and the trace counts
+    its calls and tokens. Still nothing written. (Last in the module: the shop gets its first config back.)"""
+    llm.reset()
+    llm.on("customer service assistant", answer="Temos sim! O Tênis Azul Runner 42 sai por R$ 299,90.")
+    config_url = f"{cloud.url}/configs/{shop['id']}/default/config"
+    original = httpx.get(config_url, headers=shop["admin"], timeout=60).json()["data"]
+    with_llm = {**original, "llm": {"model": "openai/stub-model", "base_url": llm.base_url, "timeout_s": 10}}
+    httpx.put(config_url, json=with_llm, headers=shop["admin"], timeout=60).raise_for_status()
+    before, calls = _table_items(cloud), len(chatwoot.calls)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            body = httpx.post(f"{cloud.url}/playground/{shop['id']}", headers=shop["admin"], timeout=120,
+                              json={"messages": ["Quanto custa o tênis azul runner 42?"]}).json()
+            if body["trace"]["plan"]["llm"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)  # until the function's config cache has the new version
+        assert body["answer"] == "Temos sim! O Tênis Azul Runner 42 sai por R$ 299,90."
+        llm_trace = body["trace"]["llm"]
+        assert llm_trace["llm_calls"] == 1 and llm_trace["tokens"] > 0
+        assert [c["agent"] for c in llm_trace["calls"]] == ["response"]
+        assert body["trace"]["plan"]["agents_ran"] == ["response"]
+        assert _table_items(cloud) == before and len(chatwoot.calls) == calls  # not even the day's LLM usage
+    finally:
+        httpx.put(config_url, json=original, headers=shop["admin"], timeout=60).raise_for_status()

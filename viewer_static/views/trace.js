@@ -26,7 +26,7 @@ export function outcomeBadge(trace) {
 export function tracePanel(trace, { open = false } = {}) {
   const plan = trace.plan || {};
   const llm = trace.llm || {};
-  const intention = trace.intention || {};
+  const intention = trace.intention || {};  // null when no intention was read
   const skipped = Object.entries(plan.skipped || {});
   const sources = trace.sources || [];
   const calls = llm.calls || [];

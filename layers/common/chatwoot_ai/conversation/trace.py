@@ -48,9 +48,7 @@ def build_trace(*, channel: str, messages: list[str], plan: CrewPlan | None, res
         "plan": {"specialists": planned, "agents_ran": ran, "skipped": skipped, "steps": steps,
                  "llm": bool(plan.use_llm) if plan is not None else False},
         "sources": [source_of(h) for found in hits.values() for h in found],
-        "intention": {"intent": result.intent if result is not None else "",
-                      "language": result.language if result is not None else "",
-                      "confidence": result.confidence if result is not None else None},
+        "intention": _intention(result, ran),
         "llm": usage,
         "handoff": {"reason": decision.reason, "detail": decision.detail} if decision is not None else None,
         "crew_ms": round(result.elapsed_s * 1000) if result is not None else 0,
@@ -58,6 +56,13 @@ def build_trace(*, channel: str, messages: list[str], plan: CrewPlan | None, res
         "attachments": {"kinds": list(attachments or []), "unreadable": list(unreadable or [])},
     }
     return trace
+
+
+def _intention(result: CrewResult | None, ran: list[str]) -> dict[str, Any] | None:
+    """What the intention agent said; small talk is recognised without it. None when neither happened."""
+    if result is None or ("intention" not in ran and result.intent == "other"):
+        return None
+    return {"intent": result.intent, "language": result.language, "confidence": result.confidence}
 
 
 def public_trace(trace: dict[str, Any] | None, redact_internal: bool) -> dict[str, Any] | None:

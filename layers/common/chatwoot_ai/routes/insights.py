@@ -12,6 +12,7 @@ shows in the playground as in a conversation; its own calls are not added to the
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -159,6 +160,7 @@ def playground(tenant_id: str) -> Response:
     history = history[-settings.conversation.history_turns:]
     turn = Turn(messages=messages, history=history, customer_name=request.customer_name)
     reader = HistoryStore(insights_reader().table)  # the day's budget is read, never written
+    started = time.perf_counter()
     outcome = decide_turn(playground_crews(), config, tenant_id, domain, request.channel, request.identified, turn,
                           api_key, turn_budget(config, tenant_id, reader.day_usage))
     handoff: dict[str, Any] | None = None
@@ -167,7 +169,7 @@ def playground(tenant_id: str) -> Response:
         message, decision = handoff_message(config, decision, datetime.now(UTC))
         handoff = {"reason": decision.reason, "detail": decision.detail, "message": message}
     trace = build_trace(channel=request.channel, messages=messages, plan=outcome.plan, result=outcome.result,
-                        decision=decision)
+                        decision=decision, reply_ms=round((time.perf_counter() - started) * 1000))
     return json_response(200, {"answer": "\n\n".join(outcome.parts) if outcome.parts else None,
                                "messages": outcome.parts, "handoff": handoff,
                                "trace": public_trace(trace, redact)})
