@@ -9,7 +9,8 @@ import pytest
 from chatwoot_ai.conversation.crew import CrewPlan, CrewResult
 from chatwoot_ai.conversation.economy import LlmCall, TurnUsage
 from chatwoot_ai.conversation.handoff import HandoffDecision
-from chatwoot_ai.conversation.insights import percentile
+from chatwoot_ai.conversation.history import reply_bucket
+from chatwoot_ai.conversation.insights import histogram_percentile
 from chatwoot_ai.conversation.retrieval import Hit
 from chatwoot_ai.conversation.trace import build_trace, emit_turn_metrics, public_trace
 
@@ -77,8 +78,14 @@ def test_turn_metrics_go_out_as_emf(capsys: pytest.CaptureFixture[str], monkeypa
     assert len(answered) == 1 and "TurnsAnswered" in answered[0] and "Reason" not in answered[0]
 
 
-def test_percentiles_are_nearest_rank() -> None:
-    assert percentile([], 50) is None
-    assert percentile([300, 100, 200], 50) == 200
-    assert percentile(list(range(1, 101)), 95) == 95
-    assert percentile([7], 95) == 7
+def test_times_to_reply_go_into_buckets_and_percentiles_come_out_of_them() -> None:
+    assert [reply_bucket(ms) for ms in (0, 1, 100, 101, 9_999, 10_001, 59_001, 61_000)] == [
+        0, 100, 100, 200, 10_000, 11_000, 60_000, 70_000]
+    assert histogram_percentile({}, 50) is None
+    times = [120, 180, 950, 2_300, 2_350, 2_390, 4_000, 12_400, 31_000, 75_000]
+    histogram: dict[int, int] = {}
+    for ms in times:
+        histogram[reply_bucket(ms)] = histogram.get(reply_bucket(ms), 0) + 1
+    assert histogram_percentile(histogram, 50) == 2_400  # the 5th of 10 (2 350 ms), to its bucket's bound
+    assert histogram_percentile(histogram, 95) == 80_000  # the 10th (75 s)
+    assert histogram_percentile({700: 1}, 95) == 700

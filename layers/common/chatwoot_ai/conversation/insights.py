@@ -1,9 +1,9 @@
 """The business owner's view of the history (docs/conversation.md "Traces"): a tenant's conversations newest first,
 one conversation with each bot turn's trace, and the numbers per day. Read-only: the worker writes (history.py).
 
-Both lists come from the HistoryTable's sparse `by_tenant` index, so a tenant's reads never scan other tenants' items.
-The metrics read every trace of the period (a few hundred bytes each): fine for thousands of turns a day; a tenant
-with far more would want counters kept as turns happen (the Powertools metrics are those, in CloudWatch).
+The list comes from the HistoryTable's sparse `by_tenant` index, so a tenant's reads never scan other tenants' items;
+the metrics from the per-day items the worker adds to as turns happen (one small item a day: the period is one query,
+however busy the tenant).
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import base64
 import binascii
 import json
 import math
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from chatwoot_ai.conversation.history import STATE_SK, TENANT_INDEX, conversation_pk
+from chatwoot_ai.conversation.history import STATE_SK, TENANT_INDEX, HistoryStore, conversation_pk
+from chatwoot_ai.conversation.hours import zone
 from chatwoot_ai.conversation.trace import public_trace
 from chatwoot_ai.errors import ApiError
 
@@ -34,6 +33,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _trace(item: dict[str, Any]) -> dict[str, Any]:
+    trace: dict[str, Any] = json.loads(str(item.get("trace") or "{}"))
+    return trace
 
 
 def iso(ms: int) -> str:
@@ -55,12 +59,18 @@ def decode_cursor(cursor: str, tenant_key: str) -> dict[str, Any]:
     return key
 
 
-def percentile(values: list[int], p: float) -> int | None:
-    """Nearest-rank percentile (p in 0-100) of `values`; None when there are none."""
-    if not values:
+def histogram_percentile(histogram: dict[int, int], p: float) -> int | None:
+    """Nearest-rank percentile (p in 0-100) of the values a histogram counts ({bucket upper bound: count}), as the
+    upper bound of its bucket; None when it counts nothing."""
+    total = sum(histogram.values())
+    if not total:
         return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+    rank, seen = max(1, math.ceil(p / 100 * total)), 0
+    for bound in sorted(histogram):
+        seen += histogram[bound]
+        if seen >= rank:
+            return bound
+    return max(histogram)
 
 
 class InsightsReader:
@@ -150,7 +160,7 @@ class InsightsReader:
         if not turns and not any(i["sk"] == STATE_SK for i in items):
             raise ApiError(404, "not_found", f"no conversation {account_id}/{conversation_id} for this tenant",
                            "conversation_id")
-        traces = {str(i["source_id"]): _plain(i["trace"]) for i in items if str(i["sk"]).startswith("trace#")}
+        traces = {str(i["source_id"]): _trace(i) for i in items if str(i["sk"]).startswith("trace#")}
         out: list[dict[str, Any]] = []
         for item in turns:
             role, message_id = str(item.get("role", "")), str(item.get("message_id", ""))
@@ -162,56 +172,27 @@ class InsightsReader:
         for item in items:  # traces with no message of their own (a handoff with an empty message)
             if str(item["sk"]).startswith("trace#") and str(item["source_id"]) in traces:
                 out.append({"role": "assistant", "content": "", "at": iso(int(item["at_ms"])),
-                            "trace": public_trace(_plain(item["trace"]), redact_internal)})
+                            "trace": public_trace(_trace(item), redact_internal)})
         out.sort(key=lambda t: t["at"])
         return {"turns": out}
 
     # ------------------------------------------------------------------ the numbers
     def metrics(self, tenant_id: str, days: int, timezone: str = "UTC", now: datetime | None = None) -> dict[str, Any]:
-        """Per day (in the tenant's timezone), oldest first, every day of the period present."""
-        from boto3.dynamodb.conditions import Key
-
-        try:
-            zone = ZoneInfo(timezone)
-        except (KeyError, ValueError):
-            zone = ZoneInfo("UTC")
-        today = (now or datetime.now(UTC)).astimezone(zone).date()
+        """Per day (in the tenant's timezone, as the worker counted them), oldest first, every day present."""
+        tz = zone(timezone)
+        today = (now or datetime.now(UTC)).astimezone(tz).date()
         first = today - timedelta(days=days - 1)
-        since_ms = int(datetime(first.year, first.month, first.day, tzinfo=zone).timestamp() * 1000)
-        buckets: dict[str, dict[str, Any]] = {}
+        stored = {str(i["sk"]).removeprefix("day#"): i for i in
+                  HistoryStore(self.table).day_metrics(tenant_id, first.isoformat(), today.isoformat())}
+        out = []
         for offset in range(days):
             day = (first + timedelta(days=offset)).isoformat()
-            buckets[day] = {"day": day, "turns": 0, "answered": 0, "handed_off": defaultdict(int), "reply_ms": [],
-                            "llm_calls": 0, "tokens": 0}
-        condition = Key("tenant_key").eq(f"traces#{tenant_id}") & Key("tenant_sk").gte(f"{since_ms:013d}")
-        start = None
-        while True:
-            kwargs: dict[str, Any] = {"IndexName": TENANT_INDEX, "KeyConditionExpression": condition}
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            items, start = self._query(**kwargs)
-            for item in items:
-                day = datetime.fromtimestamp(int(item["at_ms"]) / 1000, zone).date().isoformat()
-                bucket = buckets.get(day)
-                if bucket is None:
-                    continue
-                trace = _plain(item.get("trace") or {})
-                bucket["turns"] += 1
-                if trace.get("outcome") == "answered":
-                    bucket["answered"] += 1
-                else:
-                    bucket["handed_off"][str((trace.get("handoff") or {}).get("reason") or "unknown")] += 1
-                if trace.get("reply_ms") is not None:
-                    bucket["reply_ms"].append(int(trace["reply_ms"]))
-                llm = trace.get("llm") or {}
-                bucket["llm_calls"] += int(llm.get("llm_calls", 0))
-                bucket["tokens"] += int(llm.get("tokens", 0))
-            if not start:
-                break
-        out = []
-        for bucket in buckets.values():
-            times = bucket.pop("reply_ms")
-            bucket["handed_off"] = dict(bucket["handed_off"])
-            bucket["reply_ms_p50"], bucket["reply_ms_p95"] = percentile(times, 50), percentile(times, 95)
-            out.append(bucket)
-        return {"tenant_id": tenant_id, "timezone": zone.key, "days": out}
+            item = stored.get(day, {})
+            times = {int(k.removeprefix("rt_")): int(v) for k, v in item.items() if k.startswith("rt_")}
+            out.append({"day": day, "turns": int(item.get("turns", 0)), "answered": int(item.get("answered", 0)),
+                        "handed_off": {k.removeprefix("handoff_"): int(v) for k, v in sorted(item.items())
+                                       if k.startswith("handoff_")},
+                        "reply_ms_p50": histogram_percentile(times, 50),
+                        "reply_ms_p95": histogram_percentile(times, 95),
+                        "llm_calls": int(item.get("llm_calls", 0)), "tokens": int(item.get("tokens", 0))})
+        return {"tenant_id": tenant_id, "timezone": tz.key, "days": out}

@@ -22,7 +22,7 @@ from chatwoot_ai.conversation.economy import TurnUsage, emit_metrics
 from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.history import Turn as HistoryTurn
-from chatwoot_ai.conversation.hours import out_of_hours
+from chatwoot_ai.conversation.hours import out_of_hours, zone
 from chatwoot_ai.conversation.prompts import format_reply
 from chatwoot_ai.conversation.queue_job import ConversationJob, read_unread, turn_text, unread_attachments
 from chatwoot_ai.conversation.trace import build_trace, emit_turn_metrics
@@ -228,8 +228,9 @@ class ConversationPipeline:
         """The turn's trace, stored with the history and emitted as metrics; a failure here costs no reply."""
         emit_turn_metrics(trace)
         try:
-            self.history.add_trace(pk, job.tenant_id, last.message_id, _now_ms(), trace,
-                                   config.insights.trace_ttl_days)
+            now = _now_ms()
+            self.history.add_trace(pk, job.tenant_id, last.message_id, now, trace, config.insights.trace_ttl_days,
+                                   local_day(now, config.company.timezone))
         except Exception:
             logger.warning("could not store the turn's trace", exc_info=True,
                            extra={"tenant_id": job.tenant_id, "conversation_id": job.conversation_id})
@@ -322,6 +323,11 @@ class ConversationPipeline:
                   lambda: client.toggle_status(job.account_id, job.conversation_id, "open"))
         self.history.set_takeover(pk, True, f"handoff: {decision.reason}")
         return decision
+
+
+def local_day(at_ms: int, timezone: str) -> str:
+    """YYYY-MM-DD of `at_ms` in the tenant's timezone."""
+    return datetime.fromtimestamp(at_ms / 1000, zone(timezone)).date().isoformat()
 
 
 def _today() -> str:
