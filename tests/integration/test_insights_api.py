@@ -49,6 +49,11 @@ def test_traces_are_recorded_for_answers_and_handoffs(cloud: Any, shop: dict[str
     unknown = get(cloud, f"/conversations/{tenant}/{account}/3", admin).json()["turns"]
     assert unknown[-1]["trace"]["handoff"]["reason"] == "no_answer"
 
+    # The tenant's TTL (insights.trace_ttl_days = 7): the traces and the day's numbers, not the turns (30 days).
+    items = [i for i in _table_items(cloud) if tenant in str(i["pk"])]
+    kept = {str(i["sk"]).split("#")[0]: round((int(i["expires_at"]) - time.time()) / 86400) for i in items}
+    assert kept["trace"] == 7 and kept["day"] == 7 and kept["turn"] == 30
+
     missing = get(cloud, f"/conversations/{tenant}/{account}/99", admin)
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "conversation_id"
     other = get(cloud, f"/conversations/t_{uuid.uuid4().hex[:8]}/{account}/1", admin)

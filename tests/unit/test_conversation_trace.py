@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from chatwoot_ai.conversation.crew import CrewPlan, CrewResult
 from chatwoot_ai.conversation.economy import LlmCall, TurnUsage
@@ -13,6 +14,7 @@ from chatwoot_ai.conversation.history import reply_bucket
 from chatwoot_ai.conversation.insights import histogram_percentile
 from chatwoot_ai.conversation.retrieval import Hit
 from chatwoot_ai.conversation.trace import build_trace, emit_turn_metrics, public_trace
+from chatwoot_ai.models import TenantConfig
 
 
 def _answered() -> dict[str, object]:
@@ -89,3 +91,12 @@ def test_times_to_reply_go_into_buckets_and_percentiles_come_out_of_them() -> No
     assert histogram_percentile(histogram, 50) == 2_400  # the 5th of 10 (2 350 ms), to its bucket's bound
     assert histogram_percentile(histogram, 95) == 80_000  # the 10th (75 s)
     assert histogram_percentile({700: 1}, 95) == 700
+
+
+def test_the_trace_ttl_is_a_tenant_setting_with_bounds() -> None:
+    assert TenantConfig.model_validate({"company": {"name": "Loja"}}).insights.trace_ttl_days == 30
+    assert TenantConfig.model_validate({"company": {"name": "Loja"},
+                                        "insights": {"trace_ttl_days": 90}}).insights.trace_ttl_days == 90
+    for wrong in (0, 401, "muito"):
+        with pytest.raises(ValidationError):
+            TenantConfig.model_validate({"company": {"name": "Loja"}, "insights": {"trace_ttl_days": wrong}})
