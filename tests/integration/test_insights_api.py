@@ -96,6 +96,8 @@ def test_metrics_per_day(cloud: Any, shop: dict[str, Any]) -> None:
     assert 0 <= today["reply_ms_p50"] <= today["reply_ms_p95"]
     assert today["llm_calls"] == 0 and today["tokens"] == 0
     assert body["days"][0]["turns"] == 0 and body["days"][0]["reply_ms_p50"] is None
+    period = body["period"]  # the three days together: here, today's numbers
+    assert {k: period[k] for k in today if k != "day"} == {k: v for k, v in today.items() if k != "day"}
     assert get(cloud, f"/metrics/{shop['id']}?days=400", shop["admin"]).status_code == 422
 
 

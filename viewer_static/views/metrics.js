@@ -19,7 +19,7 @@ export function renderMetrics(body, route) {
   const region = h("div", { class: "metrics" }, loading());
   const load = () => {
     fill(region, loading());
-    api.metrics(route.tenant, chosen).then((data) => draw(region, data.days || [])).catch((err) => fill(region, problem(err)));
+    api.metrics(route.tenant, chosen).then((data) => draw(region, data.days || [], data.period || {})).catch((err) => fill(region, problem(err)));
   };
   body.append(h("h2", {}, t("metrics.title")), h("div", { class: "toolbar" },
     field(t("metrics.days"), days, { id: "metrics-days" })), region);
@@ -30,17 +30,16 @@ function sum(days, pick) {
   return days.reduce((total, d) => total + pick(d), 0);
 }
 
-function draw(region, days) {
+function draw(region, days, period) {
   const handed = (d) => Object.values(d.handed_off || {}).reduce((a, b) => a + b, 0);
   const turns = sum(days, (d) => d.turns);
   const labels = days.map((d) => shortDay(d.day));
-  const withTimes = days.filter((d) => d.reply_ms_p50 !== null && d.reply_ms_p50 !== undefined);
-  const median = withTimes.length ? withTimes[Math.floor(withTimes.length / 2)].reply_ms_p50 : null;
   const tiles = [
     [t("metrics.turns"), String(turns)],
     [t("metrics.answered"), String(sum(days, (d) => d.answered))],
     [t("metrics.handed_off"), String(sum(days, handed))],
-    [t("metrics.p50"), sec(median)],
+    [t("metrics.p50"), sec(period.reply_ms_p50)],
+    [t("metrics.p95"), sec(period.reply_ms_p95)],
     [t("metrics.llm_calls"), String(sum(days, (d) => d.llm_calls))],
     [t("metrics.tokens"), String(sum(days, (d) => d.tokens))],
   ];

@@ -178,21 +178,34 @@ class InsightsReader:
 
     # ------------------------------------------------------------------ the numbers
     def metrics(self, tenant_id: str, days: int, timezone: str = "UTC", now: datetime | None = None) -> dict[str, Any]:
-        """Per day (in the tenant's timezone, as the worker counted them), oldest first, every day present."""
+        """Per day (in the tenant's timezone, as the worker counted them), oldest first, every day present; and the
+        whole period (its percentiles from the days' histograms together)."""
         tz = zone(timezone)
         today = (now or datetime.now(UTC)).astimezone(tz).date()
         first = today - timedelta(days=days - 1)
         stored = {str(i["sk"]).removeprefix("day#"): i for i in
                   HistoryStore(self.table).day_metrics(tenant_id, first.isoformat(), today.isoformat())}
-        out = []
+        out: list[dict[str, Any]] = []
+        whole: dict[int, int] = {}
+        period: dict[str, Any] = {"turns": 0, "answered": 0, "handed_off": {}, "llm_calls": 0, "tokens": 0}
         for offset in range(days):
             day = (first + timedelta(days=offset)).isoformat()
             item = stored.get(day, {})
             times = {int(k.removeprefix("rt_")): int(v) for k, v in item.items() if k.startswith("rt_")}
-            out.append({"day": day, "turns": int(item.get("turns", 0)), "answered": int(item.get("answered", 0)),
-                        "handed_off": {k.removeprefix("handoff_"): int(v) for k, v in sorted(item.items())
-                                       if k.startswith("handoff_")},
-                        "reply_ms_p50": histogram_percentile(times, 50),
-                        "reply_ms_p95": histogram_percentile(times, 95),
-                        "llm_calls": int(item.get("llm_calls", 0)), "tokens": int(item.get("tokens", 0))})
-        return {"tenant_id": tenant_id, "timezone": tz.key, "days": out}
+            handed_off = {k.removeprefix("handoff_"): int(v) for k, v in sorted(item.items())
+                          if k.startswith("handoff_")}
+            row: dict[str, Any] = {
+                "day": day, "turns": int(item.get("turns", 0)), "answered": int(item.get("answered", 0)),
+                "handed_off": handed_off,
+                "reply_ms_p50": histogram_percentile(times, 50), "reply_ms_p95": histogram_percentile(times, 95),
+                "llm_calls": int(item.get("llm_calls", 0)), "tokens": int(item.get("tokens", 0))}
+            out.append(row)
+            for key in ("turns", "answered", "llm_calls", "tokens"):
+                period[key] += row[key]
+            for reason, count in handed_off.items():
+                period["handed_off"][reason] = period["handed_off"].get(reason, 0) + count
+            for bound, count in times.items():
+                whole[bound] = whole.get(bound, 0) + count
+        period["reply_ms_p50"] = histogram_percentile(whole, 50)
+        period["reply_ms_p95"] = histogram_percentile(whole, 95)
+        return {"tenant_id": tenant_id, "timezone": tz.key, "days": out, "period": period}
