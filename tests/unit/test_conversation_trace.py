@@ -66,16 +66,17 @@ def test_a_handoff_without_a_crew_says_why() -> None:
 def test_turn_metrics_go_out_as_emf(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     emit_turn_metrics(build_trace(channel="whatsapp", messages=["x"], plan=None, result=None,
-                                  decision=HandoffDecision("no_answer"), reply_ms=1200))
+                                  decision=HandoffDecision("no_answer"), reply_ms=1200), "loja_azul")
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert len(lines) == 2
     turn, handoff = lines
     assert turn["Turns"] == [1.0] and turn["TimeToReply"] == [1200.0] and "Reason" not in turn
+    assert turn["tenant_id"] == handoff["tenant_id"] == "loja_azul"  # metadata, not a dimension
     emf = turn["_aws"]["CloudWatchMetrics"][0]
     assert emf["Namespace"] == "ChatwootAI" and {m["Name"] for m in emf["Metrics"]} == {"Turns", "TimeToReply"}
     assert handoff["TurnsHandedOff"] == [1.0] and handoff["Reason"] == "no_answer"
     assert handoff["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Reason", "service"]]
-    emit_turn_metrics(_answered())
+    emit_turn_metrics(_answered(), "loja_azul")
     answered = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert len(answered) == 1 and "TurnsAnswered" in answered[0] and "Reason" not in answered[0]
 

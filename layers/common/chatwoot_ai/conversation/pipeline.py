@@ -226,7 +226,7 @@ class ConversationPipeline:
     def _trace(self, job: ConversationJob, config: TenantConfig, pk: str, last: HistoryTurn,
                trace: dict[str, Any]) -> None:
         """The turn's trace, stored with the history and emitted as metrics; a failure here costs no reply."""
-        emit_turn_metrics(trace)
+        emit_turn_metrics(trace, job.tenant_id)
         try:
             now = _now_ms()
             self.history.add_trace(pk, job.tenant_id, last.message_id, now, trace, config.insights.trace_ttl_days,

@@ -76,10 +76,11 @@ def public_trace(trace: dict[str, Any] | None, redact_internal: bool) -> dict[st
     return out
 
 
-def emit_turn_metrics(trace: dict[str, Any]) -> None:
+def emit_turn_metrics(trace: dict[str, Any], tenant_id: str) -> None:
     """The turn as Powertools metrics (EMF in the logs, CloudWatch metrics when deployed): Turns, TurnsAnswered,
     TurnsHandedOff (with a `Reason` dimension) and TimeToReply; the LLM calls and tokens go out with
-    economy.emit_metrics. Never costs a reply."""
+    economy.emit_metrics. The tenant goes as metadata (searchable in the logs, not a dimension: one metric per tenant
+would cost per tenant). Never costs a reply."""
     try:
         from aws_lambda_powertools.metrics import MetricUnit
 
@@ -92,10 +93,12 @@ def emit_turn_metrics(trace: dict[str, Any]) -> None:
             m.add_metric(name="TurnsAnswered", unit=MetricUnit.Count, value=1)
         if trace.get("reply_ms") is not None:
             m.add_metric(name="TimeToReply", unit=MetricUnit.Milliseconds, value=int(trace["reply_ms"]))
+        m.add_metadata(key="tenant_id", value=tenant_id)
         m.flush_metrics()
         if trace["outcome"] == "handoff":
             m.add_dimension(name="Reason", value=str((trace.get("handoff") or {}).get("reason") or "unknown"))
             m.add_metric(name="TurnsHandedOff", unit=MetricUnit.Count, value=1)
+            m.add_metadata(key="tenant_id", value=tenant_id)
             m.flush_metrics()
             m.clear_metrics()  # a disabled Metrics (POWERTOOLS_METRICS_DISABLED) flushes without clearing
     except Exception:
