@@ -112,7 +112,8 @@ def test_the_views_fit_a_phone(phone_page: Any, viewer_url: str, admin_key: str,
     page.locator("#signin-key").press("Enter")
     page.locator(".chat .bubble").first.wait_for()
     page.locator(".chat details.trace summary").click()
-    for route in (tab(shop, "conversations", f"{shop['account']}-1"), tab(shop, "metrics"), tab(shop, "playground")):
+    for route in (tab(shop, "conversations"), tab(shop, "conversations", f"{shop['account']}-1"),
+                  tab(shop, "metrics"), tab(shop, "playground")):
         page.goto(viewer_url + route)
         page.locator("h2").first.wait_for()
         page.wait_for_load_state("networkidle")
