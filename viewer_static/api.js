@@ -120,4 +120,16 @@ export const api = {
   job: (id) => request("GET", `/vectorize/jobs/${enc(id)}`),
   search: (tenant, collection, query, limit) =>
     request("POST", "/search", { body: { tenant_id: tenant, collection, query, limit } }),
+  // The business owner's view (InsightsApiFunction).
+  conversations: (tenant, { status, since, cursor, limit = 20 } = {}) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (status) q.set("status", status);
+    if (since) q.set("since", since);
+    if (cursor) q.set("cursor", cursor);
+    return request("GET", `/conversations/${enc(tenant)}?${q}`);
+  },
+  conversation: (tenant, account, conversation) =>
+    request("GET", `/conversations/${enc(tenant)}/${enc(account)}/${enc(conversation)}`),
+  playground: (tenant, body) => request("POST", `/playground/${enc(tenant)}`, { body }),
+  metrics: (tenant, days) => request("GET", `/metrics/${enc(tenant)}?days=${enc(days)}`),
 };

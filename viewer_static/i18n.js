@@ -1,5 +1,7 @@
 // Labels in English and Brazilian Portuguese. Keys are stable; `t(key, vars)` fills {placeholders}.
 
+import { INSIGHTS_MESSAGES } from "./insights-i18n.js";
+
 const MESSAGES = {
   en: {
     "app.title": "Chatwoot AI · Config Viewer",
@@ -424,6 +426,8 @@ const MESSAGES = {
     "vec.status.failed": "falhou",
   },
 };
+
+for (const [language, messages] of Object.entries(INSIGHTS_MESSAGES)) Object.assign(MESSAGES[language], messages);
 
 export const LANGUAGES = ["pt-BR", "en"];
 const STORAGE_KEY = "viewer.lang";

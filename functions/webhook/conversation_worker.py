@@ -14,12 +14,10 @@ from chatwoot_ai import aws
 from chatwoot_ai.chatwoot import ChatwootClient, ReplyLedger
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.conversation.attachments import AttachmentReader
-from chatwoot_ai.conversation.crew import CrewFactory
+from chatwoot_ai.conversation.crew import crews_from_settings
 from chatwoot_ai.conversation.history import HistoryStore
-from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
 from chatwoot_ai.conversation.queue_job import ConversationJob
-from chatwoot_ai.conversation.retrieval import Retriever
 from chatwoot_ai.fifo_batch import process_fifo_batch
 from chatwoot_ai.memo import per_settings
 from chatwoot_ai.middleware import config_changes
@@ -31,13 +29,9 @@ from chatwoot_ai.settings import Settings
 def get_pipeline(settings: Settings) -> ConversationPipeline:
     conversation, chatwoot = settings.conversation, settings.chatwoot
     table = aws.table(settings.resources.history_table)
-    mcp = McpToolsFactory(settings.odoo.gateway_url)  # signed customer identities, no admin key
-    crews = CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=conversation.specialist_timeout_s,
-                        parallel=conversation.parallel_specialists, tools_factory=mcp,
-                        mcp_available=lambda _config: mcp.available(), economy=conversation.economy)
     return ConversationPipeline(
         configs=get_config_cache(), history=HistoryStore(table, conversation.history_ttl_days),
-        ledger=ReplyLedger(table, conversation.history_ttl_days), crews=crews,
+        ledger=ReplyLedger(table, conversation.history_ttl_days), crews=crews_from_settings(settings),
         chatwoot_factory=lambda base_url, token: ChatwootClient(
             base_url, token, timeout_s=chatwoot.timeout_s, max_attempts=chatwoot.max_attempts,
             backoff_s=chatwoot.backoff_s),

@@ -231,6 +231,10 @@ def _examples() -> dict[str, dict[str, Any]]:
                 "id": "troca-7-dias", "text": "Trocas em até 7 dias corridos após o recebimento, com nota fiscal.",
                 "metadata": {"source": "events/VectorizeApiFunction-vectorize.json"}}]}),
         "VectorizeApiFunction-jobs": http("GET", f"/vectorize/jobs?tenant_id={DEMO_TENANT}", headers=ADMIN),
+        "InsightsApiFunction": http("GET", f"/conversations/{DEMO_TENANT}?limit=10", headers=ADMIN),
+        "InsightsApiFunction-playground": http("POST", f"/playground/{DEMO_TENANT}", headers=ADMIN, body={
+            "messages": ["Oi! Vocês têm protetor solar?"], "channel": "whatsapp", "history": []}),
+        "InsightsApiFunction-metrics": http("GET", f"/metrics/{DEMO_TENANT}?days=7", headers=ADMIN),
         "WebhookReceiverFunction": webhook(message_created("Oi! Vocês têm protetor solar?", message_id=90112),
                                            None, delivery_id=FIXED_ID),
         # SQS batches
@@ -247,7 +251,7 @@ def _examples() -> dict[str, dict[str, Any]]:
         # EventBridge (each config-caching function's ConfigChanged rule)
         **{f"{fn}-config-changed": changed for fn in (
             "WebhookReceiverFunction", "ConversationWorkerFunction", "ConfigApiFunction", "OdooGatewayFunction",
-            "VectorizeApiFunction", "VectorizeWorkerFunction")},
+            "VectorizeApiFunction", "VectorizeWorkerFunction", "InsightsApiFunction")},
     }
 
 

@@ -62,6 +62,8 @@ def run(port: int, host: str, stack_name: str, endpoint_url: str | None, data_di
             f"  API             {cloud.url}",
             f"  health          {cloud.url}/health",
             f"  viewer          {cloud.url}/viewer/",
+            f"  owner's view    {cloud.url}/conversations/<tenant_id>, /playground/<tenant_id>, /metrics/<tenant_id>"
+            "   (in the viewer: a tenant's Conversations, Playground and Metrics tabs)",
             f"  Chatwoot hook   {cloud.url}/webhooks/chatwoot",
             f"  MCP (Odoo)      {cloud.url}/mcp",
             f"  emulated AWS    {cloud.endpoint_url}",

@@ -44,6 +44,13 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core, as shipped inside the axe-playwright-python package (viewer_pages.violations runs it)."""
+    package = pytest.importorskip("axe_playwright_python", reason="axe-playwright-python (ships axe-core) is absent")
+    return (Path(package.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
 def stack_url(cloud: Any) -> str:
     return str(cloud.url)
 

@@ -3,31 +3,14 @@ plus keyboard-only use: sign in and save a config without touching the mouse."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import expect
-from viewer_pages import DEMO_CONFIG, get_config, put_config
+from viewer_pages import DEMO_CONFIG, get_config, put_config, violations
 
 pytestmark = pytest.mark.browser
-
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    package = pytest.importorskip("axe_playwright_python", reason="axe-playwright-python (ships axe-core) is absent")
-    return (Path(package.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
-
-
-def violations(page: Any, axe_source: str) -> list[str]:
-    page.evaluate(axe_source)  # through the devtools protocol: the page's CSP does not apply to the test's own code
-    result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"]]
-
 
 @pytest.mark.parametrize("locale", ["en-US", "pt-BR"])
 def test_every_view_passes_wcag_aa_checks(browser: Any, viewer_url: str, admin_key: str, api: httpx.Client,

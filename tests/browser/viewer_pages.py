@@ -6,6 +6,16 @@ from typing import Any
 
 import httpx
 
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def violations(page: Any, axe_source: str) -> list[str]:
+    """WCAG 2.1 A/AA violations axe-core finds on the page (the `axe_source` fixture)."""
+    page.evaluate(axe_source)  # through the devtools protocol: the page's CSP does not apply to the test's own code
+    result = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"]]
+
 
 def sign_in(page: Any, viewer_url: str, admin_key: str, route: str = "") -> None:
     """Opens the viewer (optionally at a `#/...` route) and signs in with the admin key, in English."""

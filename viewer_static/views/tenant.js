@@ -1,12 +1,16 @@
-// One tenant: its mappings, then a tab each for configuration, history, credentials and vectorization.
+// One tenant: its mappings, then a tab each for configuration, history, credentials, vectorization, and the owner's
+// view: conversations (with each answer's trace), the playground and the metrics.
 
 import { h, loading } from "../dom.js";
 import { t } from "../i18n.js";
 import { tenantHref } from "../routes.js";
 import { renderConfig } from "./config-editor.js";
+import { renderConversations } from "./conversations.js";
 import { renderCredentials } from "./credentials.js";
 import { renderHistory } from "./history.js";
 import { drawMappings, mappingForm } from "./mappings.js";
+import { renderMetrics } from "./metrics.js";
+import { renderPlayground } from "./playground.js";
 import { renderVectorize } from "./vectorize.js";
 
 const TABS = new Map([
@@ -14,6 +18,9 @@ const TABS = new Map([
   ["history", renderHistory],
   ["credentials", renderCredentials],
   ["vectorize", (body, route) => renderVectorize(body, route.tenant)],
+  ["conversations", renderConversations],
+  ["playground", renderPlayground],
+  ["metrics", renderMetrics],
 ]);
 
 export function renderTenant(root, route) {

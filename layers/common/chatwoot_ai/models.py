@@ -116,6 +116,13 @@ class Handoff(BaseModel):
     takeover_idle_minutes: float | None = Field(default=None, gt=0)
 
 
+class Insights(BaseModel):
+    """What the business owner's view keeps (docs/conversation.md "Traces"): each bot turn's trace lives this long."""
+
+    model_config = ConfigDict(extra="allow")
+    trace_ttl_days: int = Field(default=30, ge=1, le=400)
+
+
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
@@ -174,6 +181,7 @@ class TenantConfig(BaseModel):
     odoo: OdooSettings | None = None
     handoff: Handoff = Field(default_factory=Handoff)
     business_hours: BusinessHours | None = None
+    insights: Insights = Field(default_factory=Insights)
     # Per-channel formatting overrides: {"whatsapp": {"max_length": 600, ...}}.
     channels: dict[str, dict[str, object]] = Field(default_factory=dict)
 

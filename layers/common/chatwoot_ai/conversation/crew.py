@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatwoot_ai.conversation import handoff
 from chatwoot_ai.conversation.agents import (
@@ -62,6 +62,9 @@ from chatwoot_ai.conversation.retrieval import (
 from chatwoot_ai.identity import VERIFICATION_REQUIRED, CustomerIdentity
 from chatwoot_ai.models import CHANNELS, TenantConfig
 from chatwoot_ai.observability import logger
+
+if TYPE_CHECKING:
+    from chatwoot_ai.settings import Settings
 
 SPECIALISTS = ("business_rules", "support_documents", "products", "odoo")
 NOTHING = "NONE"  # what a specialist answers when nothing it found is relevant (tasks.yaml)
@@ -109,6 +112,7 @@ class CrewResult:
     elapsed_s: float = 0.0
     usage: TurnUsage = field(default_factory=TurnUsage)
     steps: list[str] = field(default_factory=list)  # what the plan did, for logs and tests
+    hits: dict[str, list[Hit]] = field(default_factory=dict)  # what retrieval found, per collection (the trace)
 
 
 @dataclass
@@ -287,6 +291,8 @@ class CrewFactory:
                 result = self._from_retrieval(plan, retriever, turn, config, run.hits if run else None)
                 if result.answer is None:
                     result.handoff = handoff.failure(type(exc).__name__)
+            if run is not None and not result.hits:
+                result.hits = run.hits
         result.usage = usage
         result.elapsed_s = time.perf_counter() - started
         return result
@@ -301,7 +307,7 @@ class CrewFactory:
             return chat
         hits = found if found is not None else self._search_all(plan, retriever, turn)
         answer = extractive_answer(hits, retrieval_query(turn.text, turn.history))
-        return CrewResult(answer, language=language, steps=["extractive"],
+        return CrewResult(answer, language=language, steps=["extractive"], hits=hits,
                           handoff=handoff.nothing_found() if answer is None else None)
 
     def _search_all(self, plan: CrewPlan, retriever: Retriever, turn: Turn) -> dict[str, list[Hit]]:
@@ -461,6 +467,18 @@ class CrewFactory:
         result.handoff = handoff.after_reply(answer, every_one_failed)
         if result.handoff is None:
             result.answer = answer
+
+
+def crews_from_settings(settings: Settings) -> CrewFactory:
+    """The deployed crews: each tenant's retrieval, the Odoo tools through the gateway's MCP server, the deadlines
+    and plan of the settings (the worker answers with them; the playground tries them)."""
+    from chatwoot_ai.conversation.mcp_agent import McpToolsFactory
+
+    conversation = settings.conversation
+    mcp = McpToolsFactory(settings.odoo.gateway_url)  # signed customer identities, no admin key
+    return CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=conversation.specialist_timeout_s,
+                       parallel=conversation.parallel_specialists, tools_factory=mcp,
+                       mcp_available=lambda _config: mcp.available(), economy=conversation.economy)
 
 
 def _guarded(name: str, job: Callable[[], SpecialistResult]) -> SpecialistResult:

@@ -5,6 +5,14 @@ One partition per conversation: `pk = conv#{tenant_id}#{account_id}#{conversatio
 (human takeover, the last turn answered), and `sk = echo#...` for the messages the bot posted (so an account
 webhook's echo of them, an outgoing message from the `user` whose token the bot uses, is not taken for a human).
 Items expire through the `expires_at` TTL.
+
+The business owner's view (chatwoot_ai.conversation.insights) adds: `sk = trace#{at_ms}#{source_message_id}`, each
+bot turn's trace (conversation.trace), expiring after the tenant's `insights.trace_ttl_days`; the tenant's numbers per
+day (`pk = metrics#{tenant_id}`, `sk = day#{YYYY-MM-DD}`: counters and a histogram of the times to reply), kept as
+long; and on
+the state item the conversation's listing (channel, last_at) with the sparse `by_tenant` index's keys (`tenant_key =
+convs#{tenant_id}`, `tenant_sk` = the last activity first), so a tenant's conversations are read newest first
+without a scan.
 """
 
 from __future__ import annotations
@@ -21,8 +29,18 @@ from botocore.exceptions import ClientError
 from chatwoot_ai.conversation.queue_job import turn_key
 
 STATE_SK = "state"
+TENANT_INDEX = "by_tenant"
+
 ECHO_TEXT_TTL_S = 900  # the text of a reply about to be posted: its echo arrives within seconds
 _TURN_HI = "turn#~"  # sorts after every turn key
+
+
+def reply_bucket(ms: int) -> int:
+    """The histogram bucket of a time to reply (its upper bound): 100 ms steps under 10 s, 1 s under 60 s, then 10 s.
+    A day's percentiles are read from these buckets, to that resolution, however many turns the day had."""
+    ms = max(0, ms)
+    step = 100 if ms < 10_000 else 1000 if ms < 60_000 else 10_000
+    return -(-ms // step) * step
 
 
 def conversation_pk(tenant_id: str, account_id: int, conversation_id: int) -> str:
@@ -89,6 +107,58 @@ class HistoryStore:
             item["usage"] = json.loads(json.dumps(usage), parse_float=Decimal)
         self.table.put_item(Item=item)
         return Turn(sk, role, content, str(message_id), at_ms, attachments or "")
+
+    # ---------------------------------------------------------------- traces and the conversations' listing
+    def add_trace(self, pk: str, tenant_id: str, source_id: str, at_ms: int, trace: dict[str, Any],
+                  ttl_days: int, day: str) -> None:
+        """One bot turn's trace (conversation.trace.build_trace), and the turn added to the tenant's numbers of `day`
+        (YYYY-MM-DD in the tenant's timezone): both kept `ttl_days`."""
+        expires = int(time.time()) + ttl_days * 86400
+        # The trace as one JSON string: read whole, never queried into, and cheap to (de)serialise.
+        self.table.put_item(Item={"pk": pk, "sk": f"trace#{at_ms:013d}#{source_id}", "source_id": source_id,
+                                  "at_ms": at_ms, "trace": json.dumps(trace, ensure_ascii=False),
+                                  "expires_at": expires})
+        handoff, llm = trace.get("handoff") or {}, trace.get("llm") or {}
+        counters = {"turns": 1, "answered": int(trace["outcome"] == "answered"),
+                    "llm_calls": int(llm.get("llm_calls", 0)), "tokens": int(llm.get("tokens", 0))}
+        names = {f"#{k}": k for k in counters}
+        values: dict[str, Any] = {f":{k}": v for k, v in counters.items()}
+        add = ", ".join(f"#{k} :{k}" for k in counters)
+        if trace["outcome"] == "handoff":
+            names["#reason"] = "handoff_" + str(handoff.get("reason") or "unknown")
+            values[":one"] = 1
+            add += ", #reason :one"
+        if trace.get("reply_ms") is not None:  # the day's histogram of times to reply
+            names["#rt"] = f"rt_{reply_bucket(int(trace['reply_ms']))}"
+            values[":one"] = 1
+            add += ", #rt :one"
+        values[":e"] = expires
+        self.table.update_item(Key={"pk": f"metrics#{tenant_id}", "sk": f"day#{day}"},
+                               UpdateExpression=f"ADD {add} SET expires_at = :e",
+                               ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+    def day_metrics(self, tenant_id: str, first_day: str, last_day: str) -> list[dict[str, Any]]:
+        """The tenant's numbers per day, `first_day` to `last_day` (days without a turn have no item)."""
+        from boto3.dynamodb.conditions import Key
+
+        condition = Key("pk").eq(f"metrics#{tenant_id}") & Key("sk").between(f"day#{first_day}", f"day#{last_day}")
+        return self._query(condition, forward=True, limit=400)
+
+    def touch(self, pk: str, tenant_id: str, account_id: int, conversation_id: int, channel: str,
+              at_ms: int) -> None:
+        """The conversation's place in the tenant's listing: its channel and last activity (never moved back)."""
+        try:
+            self.table.update_item(
+                Key={"pk": pk, "sk": STATE_SK},
+                UpdateExpression="SET tenant_key = :k, tenant_sk = :s, last_at = :a, channel = :c, "
+                                 "account_id = :acc, conversation_id = :conv, expires_at = :e",
+                ConditionExpression="attribute_not_exists(last_at) OR last_at < :a",
+                ExpressionAttributeValues={":k": f"convs#{tenant_id}", ":s": f"{at_ms:013d}#{pk}", ":a": at_ms,
+                                           ":c": channel, ":acc": account_id, ":conv": conversation_id,
+                                           ":e": self._expires()})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     # ---------------------------------------------------------------- a tenant's LLM use per day (its budget)
     def day_usage(self, tenant_id: str, day: str) -> tuple[int, int]:

@@ -22,9 +22,10 @@ from chatwoot_ai.conversation.economy import TurnUsage, emit_metrics
 from chatwoot_ai.conversation.handoff import HandoffDecision, no_answer, note_text, requested_by_keywords
 from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.history import Turn as HistoryTurn
-from chatwoot_ai.conversation.hours import out_of_hours
+from chatwoot_ai.conversation.hours import out_of_hours, zone
 from chatwoot_ai.conversation.prompts import format_reply
 from chatwoot_ai.conversation.queue_job import ConversationJob, read_unread, turn_text, unread_attachments
+from chatwoot_ai.conversation.trace import build_trace, emit_turn_metrics
 from chatwoot_ai.models import Credentials, TenantConfig
 from chatwoot_ai.observability import logger
 
@@ -42,6 +43,62 @@ class PipelineSettings:
 
 
 ChatwootFactory = Callable[[str, str], ChatwootClient]
+
+
+@dataclass
+class TurnOutcome:
+    """What a turn comes to before anything is sent: the reply's messages, or the handoff's decision."""
+
+    plan: CrewPlan | None
+    result: CrewResult | None
+    parts: list[str]  # the reply as the channel gets it (empty: a handoff)
+    decision: HandoffDecision | None
+
+
+def decide_turn(crews: CrewFactory, config: TenantConfig, tenant_id: str, domain: str, channel: str,
+                identified: bool, turn: Turn, llm_api_key: str | None, budget: TurnUsage) -> TurnOutcome:
+    """The customer's words (a human, please), else the channel's crew: what the worker sends and the playground
+    shows (chatwoot_ai.routes.insights), computed the same way."""
+    decision = requested_by_keywords(turn.messages, config.handoff.keywords)
+    if decision is not None:
+        return TurnOutcome(None, None, [], decision)
+    plan = crews.plan(config, channel, identified=identified)
+    result = crews.run(plan, config, tenant_id, domain, turn, llm_api_key, budget)
+    if result.answer and result.handoff is None:
+        return TurnOutcome(plan, result, format_reply(result.answer, plan.profile, config.assistant.emoji_usage),
+                           None)
+    return TurnOutcome(plan, result, [], result.handoff or no_answer())
+
+
+def turn_budget(config: TenantConfig, tenant_id: str, day_usage: Callable[[str, str], tuple[int, int]]) -> TurnUsage:
+    """The turn's caps: the tenant's per-turn budget, and none at all once its day's budget is spent."""
+    llm = config.llm
+    if llm is None:
+        return TurnUsage()
+    usage = TurnUsage(llm.max_calls_per_turn, llm.max_tokens_per_turn)
+    if llm.max_calls_per_day is not None or llm.max_tokens_per_day is not None:
+        calls, tokens = day_usage(tenant_id, _today())
+        if (llm.max_calls_per_day is not None and calls >= llm.max_calls_per_day) or \
+                (llm.max_tokens_per_day is not None and tokens >= llm.max_tokens_per_day):
+            logger.info("daily LLM budget spent; answering without a model", extra={"tenant_id": tenant_id})
+            usage.max_calls = 0
+        elif llm.max_calls_per_day is not None:
+            left = llm.max_calls_per_day - calls
+            usage.max_calls = left if usage.max_calls is None else min(usage.max_calls, left)
+    return usage
+
+
+def handoff_message(config: TenantConfig, decision: HandoffDecision, now: datetime) -> tuple[str, HandoffDecision]:
+    """What the customer hears on a handoff (out of business hours: also when the team is back), and the decision
+    with the hours added to its detail."""
+    closed = out_of_hours(config.business_hours, config.company.timezone, config.company.language, now)
+    message = config.handoff.message.strip()
+    if decision.reason == "no_answer":  # nothing in the tenant's data answers: "let me check with the team"
+        message = config.handoff.no_answer_message or check_with_team(config.company.language)
+    if closed is not None:
+        message = " ".join(p for p in (message, closed[0]) if p)
+        decision = dataclasses.replace(decision, detail="; ".join(p for p in (decision.detail, closed[1]) if p))
+    return message, decision
 
 
 class ConversationPipeline:
@@ -82,11 +139,13 @@ class ConversationPipeline:
         # The receiver wrote this turn already; writing it again (same item) closes the race with a fast poller.
         self.history.add_turn(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
                               unread_attachments(job))
+        self._touch(job, pk, job.received_at_ms)
         turns = wait_for_quiet(self.history, pk, state.answered_through, quiet_s=self.settings.debounce_s,
                                max_wait_s=self.settings.debounce_max_s, sleep=self.sleep)
         if not turns:
             return "skipped:answered"
         credentials: Credentials | None = self.configs.credentials(job.tenant_id, job.domain)
+        kinds = [a.file_type for t in turns if t.attachments for a in read_unread(t.attachments)[1]]
         turns, understood = self._read_attachments(pk, turns, config, credentials)
         last = turns[-1]
         messages = [t.content for t in turns if t.content.strip()]
@@ -105,28 +164,34 @@ class ConversationPipeline:
                     self._handoff(client, job, config, pk, last.message_id, unreadable,
                                   [f"[{kind}]" for kind in understood.unreadable])
                     self.history.mark_answered(pk, last.sk)
+                    self._trace(job, config, pk, last, build_trace(
+                        channel=job.channel, messages=[], plan=None, result=None, decision=unreadable,
+                        attachments=kinds, unreadable=understood.unreadable))
                     return "handoff:attachment"
                 self.history.mark_answered(pk, last.sk)
                 return "answered:attachment_notice"
-            decision = requested_by_keywords(messages, config.handoff.keywords)
-            if decision is None:
-                plan = self.crews.plan(config, job.channel, identified=job.identified)
-                result = self._run_crew(plan, job, config, credentials, pk, turns)
-                usage = self._account(job.tenant_id, result, log)
-                if result.answer and result.handoff is None:
-                    parts = format_reply(result.answer, plan.profile, config.assistant.emoji_usage)
-                    self._reply(client, job, pk, last.message_id, parts)
-                    self.history.add_turn(pk, "assistant", "\n\n".join(parts), f"r{last.message_id}", _now_ms(),
-                                          usage=usage)
-                    self.history.mark_answered(pk, last.sk)
-                    logger.info("answered", extra={**log, "turns": len(turns), "llm": result.used_llm,
-                                                   "crew_s": round(result.elapsed_s, 3), "messages": len(parts),
-                                                   "steps": result.steps})
-                    return f"answered:{len(turns)}"
-                decision = result.handoff or no_answer()
-            self._handoff(client, job, config, pk, last.message_id, decision, messages)
+            outcome = self._decide(job, config, credentials, pk, turns)
+            usage = self._account(job.tenant_id, outcome.result, log) if outcome.result is not None else None
+            if outcome.decision is None and outcome.result is not None and outcome.plan is not None:
+                result, parts = outcome.result, outcome.parts
+                self._reply(client, job, pk, last.message_id, parts)
+                self.history.add_turn(pk, "assistant", "\n\n".join(parts), f"r{last.message_id}", _now_ms(),
+                                      usage=usage)
+                self.history.mark_answered(pk, last.sk)
+                logger.info("answered", extra={**log, "turns": len(turns), "llm": result.used_llm,
+                                               "crew_s": round(result.elapsed_s, 3), "messages": len(parts),
+                                               "steps": result.steps})
+                self._trace(job, config, pk, last, build_trace(
+                    channel=job.channel, messages=messages, plan=outcome.plan, result=result, decision=None,
+                    attachments=kinds, unreadable=understood.unreadable, reply_ms=_now_ms() - last.at_ms))
+                return f"answered:{len(turns)}"
+            decision = outcome.decision or no_answer()
+            decision = self._handoff(client, job, config, pk, last.message_id, decision, messages)
             self.history.mark_answered(pk, last.sk)
             logger.info("handed off", extra={**log, "reason": decision.reason})
+            self._trace(job, config, pk, last, build_trace(
+                channel=job.channel, messages=messages, plan=outcome.plan, result=outcome.result, decision=decision,
+                attachments=kinds, unreadable=understood.unreadable, reply_ms=_now_ms() - last.at_ms))
             return f"handoff:{decision.reason}"
         except ChatwootError as exc:
             if exc.maybe_delivered or (exc.status is not None and exc.status < 500 and exc.status != 429):
@@ -139,8 +204,8 @@ class ConversationPipeline:
         finally:
             client.close()
 
-    def _run_crew(self, plan: CrewPlan, job: ConversationJob, config: TenantConfig, credentials: Credentials | None,
-                  pk: str, turns: list[Any]) -> CrewResult:
+    def _decide(self, job: ConversationJob, config: TenantConfig, credentials: Credentials | None, pk: str,
+                turns: list[Any]) -> TurnOutcome:
         earlier = self.history.turns(pk, limit=self.settings.history_turns + len(turns))
         first_new = turns[0].sk
         history = [(t.role, t.content) for t in earlier if t.sk < first_new]
@@ -148,24 +213,28 @@ class ConversationPipeline:
                     history=history[-self.settings.history_turns:],
                     customer_name=job.sender_name, customer=job.customer)
         api_key = credentials.llm_api_key.get_secret_value() if credentials and credentials.llm_api_key else None
-        return self.crews.run(plan, config, job.tenant_id, job.domain, turn, api_key, self._budget(job, config))
+        return decide_turn(self.crews, config, job.tenant_id, job.domain, job.channel, job.identified, turn, api_key,
+                           turn_budget(config, job.tenant_id, self.history.day_usage))
 
-    def _budget(self, job: ConversationJob, config: TenantConfig) -> TurnUsage:
-        """The turn's caps: the tenant's per-turn budget, and none at all once its day's budget is spent."""
-        llm = config.llm
-        if llm is None:
-            return TurnUsage()
-        usage = TurnUsage(llm.max_calls_per_turn, llm.max_tokens_per_turn)
-        if llm.max_calls_per_day is not None or llm.max_tokens_per_day is not None:
-            calls, tokens = self.history.day_usage(job.tenant_id, _today())
-            if (llm.max_calls_per_day is not None and calls >= llm.max_calls_per_day) or \
-                    (llm.max_tokens_per_day is not None and tokens >= llm.max_tokens_per_day):
-                logger.info("daily LLM budget spent; answering without a model", extra={"tenant_id": job.tenant_id})
-                usage.max_calls = 0
-            elif llm.max_calls_per_day is not None:
-                left = llm.max_calls_per_day - calls
-                usage.max_calls = left if usage.max_calls is None else min(usage.max_calls, left)
-        return usage
+    def _touch(self, job: ConversationJob, pk: str, at_ms: int) -> None:
+        try:
+            self.history.touch(pk, job.tenant_id, job.account_id, job.conversation_id, job.channel, at_ms)
+        except Exception:  # the listing must never cost a reply
+            logger.warning("could not update the conversation's listing", exc_info=True,
+                           extra={"tenant_id": job.tenant_id, "conversation_id": job.conversation_id})
+
+    def _trace(self, job: ConversationJob, config: TenantConfig, pk: str, last: HistoryTurn,
+               trace: dict[str, Any]) -> None:
+        """The turn's trace, stored with the history and emitted as metrics; a failure here costs no reply."""
+        emit_turn_metrics(trace, job.tenant_id)
+        try:
+            now = _now_ms()
+            self.history.add_trace(pk, job.tenant_id, last.message_id, now, trace, config.insights.trace_ttl_days,
+                                   local_day(now, config.company.timezone))
+        except Exception:
+            logger.warning("could not store the turn's trace", exc_info=True,
+                           extra={"tenant_id": job.tenant_id, "conversation_id": job.conversation_id})
+        self._touch(job, pk, _now_ms())
 
     def _account(self, tenant_id: str, result: CrewResult, log: dict[str, Any]) -> dict[str, Any]:
         """The turn's LLM use: logged, added to the tenant's day, emitted as metrics; stored with the reply."""
@@ -238,19 +307,12 @@ class ConversationPipeline:
         return bool(idle and takeover_at and self.clock() - takeover_at >= idle * 60)
 
     def _handoff(self, client: ChatwootClient, job: ConversationJob, config: TenantConfig, pk: str,
-                 source_id: str, decision: HandoffDecision, messages: list[str]) -> None:
+                 source_id: str, decision: HandoffDecision, messages: list[str]) -> HandoffDecision:
         """The customer hears the tenant's handoff message; agents read why in a private note; the conversation
         opens for humans, and the bot stays out of it until it is pending again. The takeover is recorded last, so
         a retry after a failure here finishes the handoff (each call is sent at most once). Out of business hours
         the customer also hears when the team is back, and the note says so."""
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        closed = out_of_hours(config.business_hours, config.company.timezone, config.company.language, now)
-        message = config.handoff.message.strip()
-        if decision.reason == "no_answer":  # nothing in the tenant's data answers: "let me check with the team"
-            message = config.handoff.no_answer_message or check_with_team(config.company.language)
-        if closed is not None:
-            message = " ".join(p for p in (message, closed[0]) if p)
-            decision = dataclasses.replace(decision, detail="; ".join(p for p in (decision.detail, closed[1]) if p))
+        message, decision = handoff_message(config, decision, datetime.fromtimestamp(self.clock(), UTC))
         if message:
             self._post(client, job, pk, source_id, "handoff_message", message)
             self.history.add_turn(pk, "assistant", message, f"h{source_id}", _now_ms())
@@ -260,6 +322,12 @@ class ConversationPipeline:
         send_once(self.ledger, pk, source_id, "toggle_open",
                   lambda: client.toggle_status(job.account_id, job.conversation_id, "open"))
         self.history.set_takeover(pk, True, f"handoff: {decision.reason}")
+        return decision
+
+
+def local_day(at_ms: int, timezone: str) -> str:
+    """YYYY-MM-DD of `at_ms` in the tenant's timezone."""
+    return datetime.fromtimestamp(at_ms / 1000, zone(timezone)).date().isoformat()
 
 
 def _today() -> str:
