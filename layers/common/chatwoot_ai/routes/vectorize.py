@@ -128,6 +128,12 @@ def vectorize_sync() -> Response:
     from chatwoot_ai.vector.sync import start_sync
 
     request: SyncRequest = _authorized_body(SyncRequest)
+    if request.incremental:
+        from chatwoot_ai.vector.odoo_sync import start_now
+
+        body = start_now(request.tenant_id, request.domain, job_store(), sync_states(), aws.client("sqs"),
+                         get_settings().resources.vectorize_queue_url)
+        return json_response(202, body)
     body = start_sync(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
     return json_response(202, body)
 

@@ -143,18 +143,42 @@ def start_due_syncs(tenants: list[tuple[str, str]], jobs: JobsDal, states: SyncS
         since = _seconds_since(state.get("last_started_at"), now)
         if since is not None and since < feeds.sync_interval_min * 60 - SLACK_S:
             continue
-        job_id = new_job_id()
-        if not states.claim(tenant_id, domain, state.get("last_started_at"), job_id):
-            continue
-        full = not state.get("marks") or int(state.get("runs") or 0) % feeds.full_sync_every == 0
-        jobs.create(job_id, tenant_id, ",".join(feeds.collections()) or "products", total=0, parts=1,
-                    kind="odoo_sync")
-        enqueue(sqs, queue_url, [json.dumps({"job_id": job_id, "odoo_sync": {"tenant_id": tenant_id,
-                                                                               "domain": domain, "full": full}})])
-        logger.info("odoo sync started", extra={"tenant_id": tenant_id, "domain": domain, "job_id": job_id,
-                                                "full": full})
-        started.append({"tenant_id": tenant_id, "domain": domain, "job_id": job_id, "full": full})
+        run = _start(tenant_id, domain, feeds, state, jobs, states, sqs, queue_url)
+        if run is not None:
+            started.append(run)
     return started
+
+
+def _start(tenant_id: str, domain: str, feeds: OdooFeeds, state: dict[str, Any], jobs: JobsDal,
+           states: SyncStateDal, sqs: Any, queue_url: str) -> dict[str, Any] | None:
+    """Claims the run (None when another invocation started it meanwhile), records the job, queues its message."""
+    job_id = new_job_id()
+    if not states.claim(tenant_id, domain, state.get("last_started_at"), job_id):
+        return None
+    full = not state.get("marks") or int(state.get("runs") or 0) % feeds.full_sync_every == 0
+    jobs.create(job_id, tenant_id, ",".join(feeds.collections()) or "products", total=0, parts=1, kind="odoo_sync")
+    enqueue(sqs, queue_url, [json.dumps({"job_id": job_id, "odoo_sync": {"tenant_id": tenant_id, "domain": domain,
+                                                                           "full": full}})])
+    logger.info("odoo sync started", extra={"tenant_id": tenant_id, "domain": domain, "job_id": job_id,
+                                            "full": full})
+    return {"tenant_id": tenant_id, "domain": domain, "job_id": job_id, "full": full}
+
+
+def start_now(tenant_id: str, domain: str | None, jobs: JobsDal, states: SyncStateDal, sqs: Any,
+              queue_url: str) -> dict[str, Any]:
+    """`POST /vectorize/sync {"incremental": true}`: the scheduled sync's next run, now (the marks move as if the
+    schedule had fired; every `full_sync_every`-th run is the full one)."""
+    from chatwoot_ai.config import get_config_cache
+    from chatwoot_ai.config.tenants import resolve_domain
+    from chatwoot_ai.odoo.tenant import tenant_odoo
+
+    domain = resolve_domain(tenant_id, domain, "domain")
+    tenant_odoo(tenant_id, domain, "tenant_id")  # 404 / 409 now beats a failed job later
+    feeds = odoo_feeds(get_config_cache().config(tenant_id, domain=domain))
+    run = _start(tenant_id, domain, feeds, states.get(tenant_id, domain), jobs, states, sqs, queue_url)
+    if run is None:
+        raise ApiError(409, "sync_starting", "another sync of this tenant is starting; try again", "tenant_id")
+    return {"job_id": run["job_id"], "status": "queued", "kind": "odoo_sync", "full": run["full"]}
 
 
 # ---------------------------------------------------------------- the worker's half
