@@ -307,7 +307,8 @@ def _match(record: dict[str, Any], domain: list[Any]) -> bool:
     stack: list[bool] = []
     for term in reversed(domain):
         if term == "&":
-            stack.append(stack.pop() and stack.pop())
+            a, b = stack.pop(), stack.pop()  # both popped: `pop() and pop()` left the second on the stack
+            stack.append(a and b)
         elif term == "|":
             a, b = stack.pop(), stack.pop()
             stack.append(a or b)

@@ -14,9 +14,10 @@ changed since the last run's high-water mark, kept per tenant and model in the j
   (True, False)`) and are removed; deletions leave no trace in Odoo, so every `full_sync_every`-th run (and the
   first) reads everything and removes the ids Odoo no longer has.
 
-Marks are Odoo's own write_date values (never our clock) and the next read starts at the mark itself (`>=`):
-write_date has one-second resolution, so a row written in the same second as the last one read is read again
-rather than missed; unchanged rows cost no embedding.
+Marks are Odoo's own write_date values (never our clock). write_date has one-second resolution, so the next read
+takes rows written after the mark, and rows written in the mark's own second that were not read yet (their ids are
+kept with the mark). Odoo stamps write_date at its transaction's start: a row committed after a read but stamped
+before the mark is missed by the incremental reads, and found by the next full pass.
 """
 
 from __future__ import annotations
@@ -50,9 +51,41 @@ SLACK_S = 30.0
 _BOTH = ("active", "in", [True, False])
 
 
-def _since(marks: dict[str, str], model: str) -> list[Any]:
-    """The leaf "written since the mark"; none without a mark (a source added since the last run: read it all)."""
-    return [("write_date", ">=", marks[model])] if marks.get(model) else []
+MAX_MARK_IDS = 2000
+
+
+class Marks:
+    """Per model: the newest write_date read (`at`) and the ids read with exactly that write_date (`ids`)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.at = {str(k): str(v) for k, v in (state.get("marks") or {}).items() if v}
+        self.ids = {str(k): [int(i) for i in v] for k, v in (state.get("mark_ids") or {}).items()}
+
+    def since(self, model: str) -> list[Any]:
+        """The domain "written since the mark, and not already read": one expression in Odoo's prefix notation;
+        none without a mark (a source added since the last run: read it all)."""
+        mark = self.at.get(model)
+        if not mark:
+            return []
+        ids = self.ids.get(model)
+        if not ids:
+            return [("write_date", ">=", mark)]
+        return ["|", ("write_date", ">", mark), "&", ("write_date", "=", mark), ("id", "not in", ids)]
+
+    def advance(self, model: str, rows: list[dict[str, Any]]) -> None:
+        stamps = [str(r["write_date"]) for r in rows if isinstance(r.get("write_date"), str)]
+        if not stamps:
+            return
+        newest = max(stamps)
+        previous = self.at.get(model)
+        if previous and previous > newest:
+            return
+        at_newest = [int(r["id"]) for r in rows if r.get("write_date") == newest]
+        if previous == newest:
+            at_newest = sorted(set(at_newest) | set(self.ids.get(model, [])))
+        self.at[model] = newest
+        # Past the cap the boundary second is read again next time (>=): slower, never wrong.
+        self.ids[model] = at_newest if len(at_newest) <= MAX_MARK_IDS else []
 
 
 class SyncStateDal:
@@ -86,13 +119,14 @@ class SyncStateDal:
             raise
         return True
 
-    def finish(self, tenant_id: str, domain: str, *, marks: dict[str, str], full: bool, read: dict[str, int],
+    def finish(self, tenant_id: str, domain: str, *, marks: Marks, full: bool, read: dict[str, int],
                changed: int, removed: int, job_id: str) -> None:
         now = now_iso()
         names = {"#m": "marks", "#r": "last_read", "#d": "domain"}
-        values: dict[str, Any] = {":m": marks, ":r": read, ":now": now, ":c": changed, ":x": removed, ":one": 1,
-                                  ":zero": 0, ":full": full, ":job": job_id, ":t": tenant_id, ":dom": domain}
-        update = ("SET #m = :m, #r = :r, last_sync_at = :now, last_changed = :c, last_removed = :x, "
+        values: dict[str, Any] = {":m": marks.at, ":ids": marks.ids, ":r": read, ":now": now, ":c": changed,
+                                  ":x": removed, ":one": 1, ":zero": 0, ":full": full, ":job": job_id,
+                                  ":t": tenant_id, ":dom": domain}
+        update = ("SET #m = :m, mark_ids = :ids, #r = :r, last_sync_at = :now, last_changed = :c, last_removed = :x, "
                   "last_full = :full, last_job_id = :job, tenant_id = :t, #d = :dom, "
                   "runs = if_not_exists(runs, :zero) + :one")
         if full:
@@ -210,20 +244,16 @@ def _read_all(client: Any, model: str, domain: list[Any], fields: list[str], pag
         last_id = max(int(r["id"]) for r in batch)
 
 
-def _newest(rows: list[dict[str, Any]], mark: str | None) -> str | None:
-    stamps = [str(r["write_date"]) for r in rows if isinstance(r.get("write_date"), str)]
-    return max([*stamps, *([mark] if mark else [])], default=None)
-
-
-def _sync_products(client: Any, feeds: OdooFeeds, marks: dict[str, str], full: bool, plan: _Plan, page: int,
+def _sync_products(client: Any, feeds: OdooFeeds, marks: Marks, full: bool, plan: _Plan, page: int,
                    stored: Any) -> None:
     source = feeds.sources.products
     fields = client.existing(PRODUCT, [*PRODUCT_FIELDS, *(leaf[0] for leaf in source.domain)])
     if full:
         rows = _read_all(client, PRODUCT, [("sale_ok", "=", True), *[tuple(x) for x in source.domain]], fields, page)
-        plan.count(PRODUCT, len(rows))
-        newest_template = client.search_read(TEMPLATE, [_BOTH], ["write_date"], limit=1, order="write_date desc")
-        marks[TEMPLATE] = _newest(newest_template, marks.get(TEMPLATE)) or marks.get(TEMPLATE, "")
+        newest = client.search_read(TEMPLATE, [_BOTH], ["write_date"], limit=1, order="write_date desc")
+        if newest:
+            marks.advance(TEMPLATE, client.search_read(TEMPLATE, [_BOTH, ("write_date", "=", newest[0]["write_date"])],
+                                                       ["write_date"]))
         seen = set()
         for row in rows:
             if text_of(row.get("name")):
@@ -232,24 +262,23 @@ def _sync_products(client: Any, feeds: OdooFeeds, marks: dict[str, str], full: b
         for stale in sorted(set(stored(source.collection)) - seen):
             plan.drop(source.collection, stale)
     else:
-        templates = client.search_read(TEMPLATE, [_BOTH, *_since(marks, TEMPLATE)], ["write_date"], order="id asc")
+        templates = client.search_read(TEMPLATE, [_BOTH, *marks.since(TEMPLATE)], ["write_date"], order="id asc")
         plan.count(TEMPLATE, len(templates))
-        marks[TEMPLATE] = _newest(templates, marks.get(TEMPLATE)) or ""
-        domain: list[Any] = [_BOTH, *_since(marks, PRODUCT)]
-        if templates and marks.get(PRODUCT):
-            domain = [_BOTH, "|", *_since(marks, PRODUCT),
-                      ("product_tmpl_id", "in", [int(t["id"]) for t in templates])]
+        domain: list[Any] = [_BOTH, *marks.since(PRODUCT)]
+        if templates and marks.since(PRODUCT):
+            domain = [_BOTH, "|", *marks.since(PRODUCT), ("product_tmpl_id", "in", [int(t["id"]) for t in templates])]
         rows = _read_all(client, PRODUCT, domain, fields, page)
-        plan.count(PRODUCT, len(rows))
+        marks.advance(TEMPLATE, templates)
         for row in rows:
             if product_removed(row) or matches(row, source.domain) is False or not text_of(row.get("name")):
                 plan.drop(source.collection, str(row["id"]))
             else:
                 plan.keep(source.collection, product_record(row, source.currency))
-    marks[PRODUCT] = _newest(rows, marks.get(PRODUCT)) or ""
+    plan.count(PRODUCT, len(rows))
+    marks.advance(PRODUCT, rows)
 
 
-def _sync_documents(client: Any, source: DocumentSource, marks: dict[str, str], full: bool, plan: _Plan, page: int,
+def _sync_documents(client: Any, source: DocumentSource, marks: Marks, full: bool, plan: _Plan, page: int,
                     stored: Any) -> None:
     have = client.fields(source.model)
     fields = [f for f in dict.fromkeys([source.name_field, source.text_field, "write_date", "active",
@@ -261,7 +290,7 @@ def _sync_documents(client: Any, source: DocumentSource, marks: dict[str, str], 
         for stale in sorted(i for i in set(stored(source.collection)) - seen if i.startswith(prefix)):
             plan.drop(source.collection, stale)
     else:
-        domain = _since(marks, source.model)
+        domain = marks.since(source.model)
         rows = _read_all(client, source.model, [_BOTH, *domain] if "active" in have else domain, fields, page)
     plan.count(source.model, len(rows))
     for row in rows:
@@ -270,7 +299,7 @@ def _sync_documents(client: Any, source: DocumentSource, marks: dict[str, str], 
             plan.drop(source.collection, record.id)
         else:
             plan.keep(source.collection, record)
-    marks[source.model] = _newest(rows, marks.get(source.model)) or ""
+    marks.advance(source.model, rows)
 
 
 def _messages(plan: _Plan, job_id: str, tenant_id: str, page: int) -> list[VectorizeMessage]:
@@ -303,7 +332,7 @@ def run_odoo_sync(body: dict[str, Any], jobs: JobsDal, states: SyncStateDal, sqs
     jobs.set_status(job_id, "running", only_from=("queued",))
     page = max(1, get_settings().vectorize_records_per_message)
     state = states.get(tenant_id, domain)
-    marks = {str(k): str(v) for k, v in (state.get("marks") or {}).items()}
+    marks = Marks(state)
     store = get_store()
 
     def stored(collection: str) -> list[str]:
@@ -327,7 +356,7 @@ def run_odoo_sync(body: dict[str, Any], jobs: JobsDal, states: SyncStateDal, sqs
     removed = sum(len(d) for d in plan.deletes.values())
     jobs.set_plan(job_id, total=changed + removed, parts=len(messages))
     enqueue(sqs, queue_url, [m.model_dump_json() for m in messages])
-    states.finish(tenant_id, domain, marks={k: v for k, v in marks.items() if v}, full=full, read=plan.read,
+    states.finish(tenant_id, domain, marks=marks, full=full, read=plan.read,
                   changed=changed, removed=removed, job_id=job_id)
     logger.info("odoo sync planned", extra={"job_id": job_id, "tenant_id": tenant_id, "full": full,
                                             "read": plan.read, "changed": changed, "removed": removed})
