@@ -22,7 +22,7 @@ TEMPLATE = "product.template"
 PRODUCT_MODELS = (PRODUCT, TEMPLATE)
 # An automation rule whose action name holds one of these (accents and case ignored) means "this record is being
 # deleted": Odoo's "On deletion" trigger posts the same body as an update (the record is read before it goes).
-DEFAULT_DELETE_WORDS = ("delet", "exclu", "remov", "apag", "unlink")
+DEFAULT_DELETE_WORDS = ("delet", "exclu", "remov", "remoc", "apag", "unlink")
 _OPERATORS = ("=", "!=", "in", "not in", ">", "<", ">=", "<=")
 
 
@@ -114,7 +114,7 @@ def odoo_feeds(config: TenantConfig | None) -> OdooFeeds:
     try:
         return OdooFeeds.model_validate(extra)
     except ValidationError as exc:
-        error = from_validation_error(exc, "odoo.")
+        error = from_validation_error(exc, "odoo")
         raise ApiError(409, "invalid_odoo_sources", error.message, error.field) from exc
 
 

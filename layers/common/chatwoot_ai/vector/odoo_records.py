@@ -35,6 +35,7 @@ def text_of(value: Any) -> str:
 def html_text(value: Any) -> str:
     """An Odoo html field as plain text: block ends become line breaks, tags go, entities are decoded."""
     raw = text_of(value)
+    raw = re.sub(r"(?i)</?(b|i|u|em|strong|span|a|small|sub|sup|font)\b[^>]*>", "", raw)  # inline: no gap
     raw = re.sub(r"(?i)<br\s*/?>|</(p|div|li|h[1-6]|tr)>", "\n", raw)
     raw = html.unescape(re.sub(r"<[^>]+>", " ", raw))
     lines = (" ".join(line.split()) for line in raw.splitlines())
