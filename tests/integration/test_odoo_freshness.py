@@ -94,6 +94,13 @@ def _ids(hits: list[dict[str, Any]]) -> set[str]:
 
 
 # ---------------------------------------------------------------- the webhook
+def test_the_local_runner_serves_the_webhook_and_plays_the_schedule(cloud: Any) -> None:
+    health = httpx.get(cloud.url + "/health").json()
+    assert "POST /vectorize/odoo/{token}" in health["routes"]
+    assert "OdooSyncScheduleFunction.Every5Minutes" in health["event_sources"]
+    assert httpx.post(cloud.url + "/vectorize/odoo/oh_not-a-token", json={}).status_code == 401
+
+
 def test_odoo_webhook_bodies_create_update_archive_and_delete(cloud: Any, tenant_id: str,
                                                               admin_headers: dict[str, str]) -> None:
     tenant = _tenant(cloud, tenant_id, admin_headers)

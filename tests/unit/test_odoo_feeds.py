@@ -36,6 +36,18 @@ def test_defaults_fit_stock_odoo_and_a_bad_section_is_a_409_naming_it() -> None:
         feeds(sync_interval_min=0)
 
 
+def test_a_config_put_with_bad_odoo_sources_is_refused_whole() -> None:
+    from chatwoot_ai.config.documents import validate_document
+
+    good = {"company": {"name": "Loja"}, "odoo": {"url": "https://erp.example.com", "db": "loja", "username": "bot",
+                                                  "sync_interval_min": 15, "sources": {"documents": [KNOWLEDGE]}}}
+    assert validate_document("config", good, None) == good
+    bad = {**good, "odoo": {**good["odoo"], "sources": {"products": {"domain": [["name", "~", "x"]]}}}}
+    with pytest.raises(ApiError) as refused:
+        validate_document("config", bad, None)
+    assert refused.value.status == 422 and refused.value.field == "odoo.sources.products.domain"
+
+
 def test_deletion_rules_match_the_action_name_without_accents_or_case() -> None:
     rules = feeds()
     assert rules.is_delete_action("Excluir produto do bot(#43)")

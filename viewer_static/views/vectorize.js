@@ -74,7 +74,8 @@ async function drawJobs(host, tenant) {
   try {
     const data = await api.jobs(tenant);
     const jobs = Array.isArray(data) ? data : (data && (data.jobs || data.items)) || [];
-    fill(host, table(t("vec.jobs"),
+    const sync = data && data.odoo_sync;
+    fill(host, sync && sync.last_sync_at ? odooSyncLine(sync) : null, table(t("vec.jobs"),
       [t("vec.col.job"), t("vec.col.collection"), t("vec.col.status"), t("vec.col.processed"), t("vec.col.failed"),
         t("vec.col.when")],
       jobs.map(jobRow), { empty: t("vec.jobs.empty") }));
@@ -83,12 +84,20 @@ async function drawJobs(host, tenant) {
   }
 }
 
+// The scheduled Odoo sync (GET /vectorize/jobs?tenant_id= → odoo_sync): when it last ran and what it read.
+function odooSyncLine(sync) {
+  const read = Object.values(sync.last_read || {}).reduce((sum, n) => sum + (Number(n) || 0), 0);
+  return h("p", { class: "muted small" }, t("vec.odooSync", {
+    when: formatDate(sync.last_sync_at), every: sync.sync_interval_min ?? t("common.none"), read,
+    kind: t(sync.last_full ? "vec.odooSync.full" : "vec.odooSync.incremental") }));
+}
+
 function jobRow(job) {
   const errors = Array.isArray(job.errors) ? job.errors : [];
   const status = t(`vec.status.${job.status}`);
   return [
     h("code", {}, String(job.job_id || job.id || "")),
-    job.collection || t("common.none"),
+    job.kind && job.kind !== "push" ? `${job.collection || ""} · ${job.kind}` : job.collection || t("common.none"),
     h("span", { class: `badge status-${job.status}` }, status === `vec.status.${job.status}` ? String(job.status) : status),
     job.total ? `${job.processed ?? 0} / ${job.total}` : String(job.processed ?? 0),
     errors.length ? h("details", {}, h("summary", {}, String(job.failed ?? errors.length)),
