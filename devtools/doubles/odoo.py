@@ -185,7 +185,16 @@ def _fields(version: int, with_stock: bool) -> dict[str, dict[str, dict[str, Any
         "complete_name": f("char", "Complete Name"),
         "parent_id": f("many2one", "Parent Category", "product.category"),
     }
+    article = {  # Knowledge (enterprise); any model with a text field looks the same to the sync
+        "id": f("integer", "ID"),
+        "name": f("char", "Title"),
+        "body": f("html", "Body"),
+        "is_published": f("boolean", "Is Published"),
+        "active": f("boolean", "Active"),
+        "write_date": f("datetime", "Last Updated on"),
+    }
     return {
+        "knowledge.article": article,
         "product.template": template,
         "product.product": variant,
         "product.category": category,
@@ -258,7 +267,12 @@ def _load_store(version: int, with_stock: bool) -> dict[str, dict[int, dict[str,
         partner["display_name"] = partner["name"]
         if version < 18:
             partner["mobile"] = False
+    policies = json.loads((DEMO_STORE / "policy_documents.json").read_text(encoding="utf-8"))["documents"]
+    articles = {int(doc["id"]): {"id": int(doc["id"]), "name": doc["name"], "is_published": True, "active": True,
+                                 "body": "".join(f"<p>{line}</p>" for line in doc["rule_text"].split("\n") if line),
+                                 "write_date": INITIAL_WRITE_DATE} for doc in policies}
     store: dict[str, dict[int, dict[str, Any]]] = {
+        "knowledge.article": articles,
         "product.category": categories,
         "product.template": templates,
         "product.product": variants,
