@@ -17,7 +17,10 @@ import hashlib
 import secrets
 from typing import Any
 
+from chatwoot_ai import aws
 from chatwoot_ai.config.tables import tenant_pk
+from chatwoot_ai.memo import per_settings
+from chatwoot_ai.settings import Settings
 
 PREFIX = "oh_"
 POINTER_SK = "ODOOHOOK"
@@ -94,3 +97,9 @@ class HookTokens:
         if not item:
             return None
         return item["tenant_id"]["S"], item["domain"]["S"]
+
+
+@per_settings
+def hook_tokens(settings: Settings) -> HookTokens:
+    """The Config API issues tokens, the Vectorize API looks them up: the same table, the same class."""
+    return HookTokens(aws.client("dynamodb"), settings.resources.config_table)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatwoot_ai import aws
 from chatwoot_ai.api import header, json_response, parse_body, read_json, require_admin
 from chatwoot_ai.config.crypto import CredentialsCipher
-from chatwoot_ai.config.hook_tokens import HookTokens
+from chatwoot_ai.config.hook_tokens import hook_tokens
 from chatwoot_ai.config.odoo_delivery import OdooWebhook
 from chatwoot_ai.config.service import WRITE_LOCK, ConfigService, precondition_failed, utc_now
 from chatwoot_ai.config.tables import ConfigStore, MappingStore
@@ -36,11 +36,6 @@ def config_service(settings: Settings) -> ConfigService:
 @per_settings
 def odoo_webhook(settings: Settings) -> OdooWebhook:
     return OdooWebhook(config_service(), settings.resources.idempotency_table)
-
-
-@per_settings
-def hook_tokens(settings: Settings) -> HookTokens:
-    return HookTokens(aws.client("dynamodb"), settings.resources.config_table)
 
 
 class MappingsBody(BaseModel):

@@ -10,7 +10,7 @@ is chatwoot_ai.vector's.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from chatwoot_ai import aws
 from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, require_admin
 from chatwoot_ai.config import get_config_cache
+from chatwoot_ai.config.hook_tokens import hook_tokens
 from chatwoot_ai.config.tenants import DEFAULT_DOMAIN, resolve_domain
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found, unauthorized
 from chatwoot_ai.memo import per_settings
@@ -35,6 +36,9 @@ from chatwoot_ai.vector.models import (
     check_collection,
 )
 from chatwoot_ai.vectorize_parts import job_store
+
+if TYPE_CHECKING:
+    from chatwoot_ai.vector.odoo_sync import SyncStateDal
 
 router = APIGatewayHttpRouter()
 
@@ -160,14 +164,7 @@ def odoo_hook(token: str) -> Response:
 
 
 @per_settings
-def hook_tokens(settings: Settings) -> Any:
-    from chatwoot_ai.config.hook_tokens import HookTokens
-
-    return HookTokens(aws.client("dynamodb"), settings.resources.config_table)
-
-
-@per_settings
-def sync_states(settings: Settings) -> Any:
+def sync_states(settings: Settings) -> SyncStateDal:
     from chatwoot_ai.vector.odoo_sync import SyncStateDal
 
     return SyncStateDal(aws.table(settings.resources.jobs_table))
