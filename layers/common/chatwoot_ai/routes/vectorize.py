@@ -175,7 +175,10 @@ def _odoo_sync_state(tenant_id: str) -> dict[str, Any] | None:
     from chatwoot_ai.odoo.sources import odoo_feeds
     from chatwoot_ai.vector.odoo_sync import public_state
 
-    domain = resolve_domain(tenant_id, header(router.current_event.headers, "x-domain"), "X-Domain")
+    try:
+        domain = resolve_domain(tenant_id, header(router.current_event.headers, "x-domain"), "X-Domain")
+    except ApiError:
+        return None  # several domains and none named: the jobs still list, the sync state needs X-Domain
     config = get_config_cache().config(tenant_id, domain=domain)
     state = sync_states().get(tenant_id, domain)
     if not state and (config is None or config.odoo is None):
