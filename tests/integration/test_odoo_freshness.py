@@ -291,3 +291,16 @@ def test_a_knowledge_model_feeds_support_documents_by_webhook_and_by_schedule(
     gone = _hooked(cloud, tenant, odoo.webhook_payload("knowledge.article", 1, fields, "Excluir artigo do bot"))
     assert gone["deleted"] == 1
     assert _hook(cloud, tenant, odoo.webhook_payload("product.template", 7, HOOK_FIELDS)).status_code == 422
+
+
+def test_jobs_of_a_tenant_with_several_domains_still_list(cloud: Any, tenant_id: str,
+                                                          admin_headers: dict[str, str]) -> None:
+    odoo = {"url": "https://erp.example.com", "db": "loja", "username": "bot", "sync_interval_min": 30}
+    for domain in ("varejo", "atacado"):
+        _put(cloud, f"/configs/{tenant_id}/{domain}/config", {"company": {"name": "Loja"}, "odoo": odoo},
+             admin_headers)
+    listed = HTTP.get(f"{cloud.url}/vectorize/jobs", params={"tenant_id": tenant_id}, headers=admin_headers)
+    assert listed.status_code == 200 and listed.json() == {"jobs": [], "odoo_sync": None}
+    named = HTTP.get(f"{cloud.url}/vectorize/jobs", params={"tenant_id": tenant_id},
+                     headers={**admin_headers, "X-Domain": "atacado"}).json()["odoo_sync"]
+    assert (named["domain"], named["sync_interval_min"], named["runs"]) == ("atacado", 30, None)
