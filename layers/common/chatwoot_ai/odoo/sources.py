@@ -35,14 +35,12 @@ def _check_domain(value: list[Any]) -> list[Any]:
     return [list(leaf) for leaf in value]
 
 
-class ProductSource(BaseModel):
+class _Feed(BaseModel):
+    """A source's target collection and its domain filter (Odoo's [field, operator, value] leaves)."""
+
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
     collection: str = "products"
-    # Extra leaves on top of "sellable" (sale_ok) for the scheduled sync, e.g. [["categ_id", "in", [4, 9]]].
     domain: list[Any] = Field(default_factory=list)
-    # The currency to name when a payload carries only the currency's id (webhook bodies are read with load=None).
-    currency: str = "BRL"
 
     _domain = field_validator("domain")(_check_domain)
 
@@ -52,23 +50,21 @@ class ProductSource(BaseModel):
         return check_identifier(value, "collection")
 
 
-class DocumentSource(BaseModel):
+class ProductSource(_Feed):
+    enabled: bool = True
+    # `domain`: extra leaves on top of "sellable" (sale_ok), e.g. [["categ_id", "in", [4, 9]]].
+    # The currency to name when a payload carries only the currency's id (webhook bodies are read with load=None).
+    currency: str = "BRL"
+
+
+class DocumentSource(_Feed):
     """Any Odoo model with a text field, e.g. {"model": "knowledge.article", "text_field": "body"}."""
 
-    model_config = ConfigDict(extra="forbid")
     model: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
     text_field: str = Field(default="description", pattern=r"^[a-z_][a-z0-9_]*$")
     name_field: str = Field(default="name", pattern=r"^[a-z_][a-z0-9_]*$")
     collection: str = "support_documents"
-    domain: list[Any] = Field(default_factory=list)
     visibility: Literal["public", "internal"] = "public"
-
-    _domain = field_validator("domain")(_check_domain)
-
-    @field_validator("collection")
-    @classmethod
-    def _collection(cls, value: str) -> str:
-        return check_identifier(value, "collection")
 
 
 class Sources(BaseModel):
