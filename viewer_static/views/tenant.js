@@ -13,7 +13,7 @@ const TABS = new Map([
   ["config", renderConfig],
   ["history", renderHistory],
   ["credentials", renderCredentials],
-  ["vectorize", (body, route) => renderVectorize(body, route.tenant)],
+  ["vectorize", (body, route) => renderVectorize(body, route.tenant, route.domain)],
 ]);
 
 export function renderTenant(root, route) {

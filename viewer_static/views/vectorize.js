@@ -1,7 +1,7 @@
 // Vectorization, for one tenant (its tab) or for all (the page, with a tenant picker): collections with their point
 // counts, the tenant's recent jobs, and the retrieval search box.
 
-import { api } from "../api.js";
+import { api, apiUrl, unlessMissing } from "../api.js";
 import { field, fill, h, loading, table } from "../dom.js";
 import { formatDate, t } from "../i18n.js";
 import { problem } from "../notices.js";
@@ -14,7 +14,7 @@ export function renderVectorizePage(root) {
   renderVectorize(body, null);
 }
 
-export function renderVectorize(body, fixedTenant) {
+export function renderVectorize(body, fixedTenant, domain = null) {
   const collectionsHost = h("div", {}, loading());
   const jobsHost = h("div", {});
   const tenantSelect = fixedTenant ? null : h("select", {}, h("option", { value: "" }, t("common.none")));
@@ -35,9 +35,29 @@ export function renderVectorize(body, fixedTenant) {
       h("div", { class: "page-head" }, h("h2", { id: "vec-jobs" }, t("vec.jobs")),
         h("button", { type: "button", onclick: refresh }, t("common.refresh"))),
       jobsHost),
+    fixedTenant && domain ? odooHookSection(fixedTenant, domain) : null,
     search.form,
     search.results);
   drawJobs(jobsHost, currentTenant());
+}
+
+// The tenant's secret URL for Odoo's "Send Webhook Notification": created or rotated here, shown once (the API keeps
+// only its hash), then only its last characters.
+function odooHookSection(tenant, domain) {
+  const host = h("div", {}, loading());
+  const draw = () => unlessMissing(api.odooHook(tenant, domain)).then((status) => fill(host,
+    h("p", {}, status ? t("vec.hook.exists", { when: formatDate(status.created_at), hint: status.hint })
+      : t("vec.hook.none")),
+    h("button", { type: "button", onclick: issue }, t(status ? "vec.hook.rotate" : "vec.hook.create")),
+  )).catch((err) => fill(host, problem(err)));
+  const issue = () => api.issueOdooHook(tenant, domain).then((issued) => fill(host,
+    h("p", { role: "status" }, t("vec.hook.once")),
+    h("p", {}, h("code", { class: "hook-url" }, apiUrl() + issued.path)),
+    h("button", { type: "button", onclick: draw }, t("vec.hook.hide")),
+  )).catch((err) => fill(host, problem(err)));
+  draw();
+  return h("section", { class: "section", "aria-labelledby": "vec-hook" },
+    h("h2", { id: "vec-hook" }, t("vec.hook")), h("p", { class: "muted small" }, t("vec.hook.help")), host);
 }
 
 function offerTenants(select, onChange) {
