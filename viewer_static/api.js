@@ -118,6 +118,9 @@ export const api = {
   collections: (tenant) => request("GET", "/collections" + (tenant ? `?tenant_id=${enc(tenant)}` : "")),
   jobs: (tenant) => request("GET", `/vectorize/jobs?tenant_id=${enc(tenant)}`),
   job: (id) => request("GET", `/vectorize/jobs/${enc(id)}`),
+  odooHook: (tenant, domain) => request("GET", `/configs/${enc(tenant)}/odoo-hook-token?domain=${enc(domain)}`),
+  issueOdooHook: (tenant, domain) =>
+    request("POST", `/configs/${enc(tenant)}/odoo-hook-token?domain=${enc(domain)}`),
   search: (tenant, collection, query, limit) =>
     request("POST", "/search", { body: { tenant_id: tenant, collection, query, limit } }),
   // The business owner's view (InsightsApiFunction).

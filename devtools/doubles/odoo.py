@@ -37,6 +37,11 @@ FAULT_ACCESS_ERROR = 4
 PRODUCT_ID_OFFSET = 100  # product.product ids differ from product.template ids, as in any Odoo with variants
 BRL = [6, "BRL"]
 UID = 2
+INITIAL_WRITE_DATE = "2026-11-01 09:00:00"
+# Fields stored on product.template that product.product shows through `_inherits`: writing them on a template
+# changes what its variants read, but not the variants' own write_date (as in Odoo).
+TEMPLATE_FIELDS = frozenset({"name", "list_price", "description_sale", "categ_id", "sale_ok", "type", "is_storable",
+                             "uom_id", "currency_id"})
 
 
 class OdooException(Exception):
@@ -124,6 +129,7 @@ def _fields(version: int, with_stock: bool) -> dict[str, dict[str, dict[str, Any
         "sale_ok": f("boolean", "Can be Sold"),
         "active": f("boolean", "Active"),
         "uom_id": f("many2one", "Unit", "uom.uom"),
+        "write_date": f("datetime", "Last Updated on"),
     }
     if version >= 18:
         product_common["is_storable"] = f("boolean", "Track Inventory")
@@ -131,6 +137,7 @@ def _fields(version: int, with_stock: bool) -> dict[str, dict[str, dict[str, Any
         product_common["qty_available"] = f("float", "Quantity On Hand")
         product_common["virtual_available"] = f("float", "Forecasted Quantity")
     template = dict(product_common)
+    template["product_variant_ids"] = f("one2many", "Products", "product.product")
     variant = dict(product_common)
     variant["lst_price"] = f("float", "Sales Price")
     variant["product_tmpl_id"] = f("many2one", "Product Template", "product.template")
@@ -178,7 +185,16 @@ def _fields(version: int, with_stock: bool) -> dict[str, dict[str, dict[str, Any
         "complete_name": f("char", "Complete Name"),
         "parent_id": f("many2one", "Parent Category", "product.category"),
     }
+    article = {  # Knowledge (enterprise); any model with a text field looks the same to the sync
+        "id": f("integer", "ID"),
+        "name": f("char", "Title"),
+        "body": f("html", "Body"),
+        "is_published": f("boolean", "Is Published"),
+        "active": f("boolean", "Active"),
+        "write_date": f("datetime", "Last Updated on"),
+    }
     return {
+        "knowledge.article": article,
         "product.template": template,
         "product.product": variant,
         "product.category": category,
@@ -221,6 +237,7 @@ def _load_store(version: int, with_stock: bool) -> dict[str, dict[int, dict[str,
             "sale_ok": True,
             "active": bool(item.get("active", True)),
             "uom_id": [1, "Unidades"],
+            "write_date": INITIAL_WRITE_DATE,
         }
         if version >= 18:
             record["type"] = "consu"
@@ -231,8 +248,8 @@ def _load_store(version: int, with_stock: bool) -> dict[str, dict[int, dict[str,
             record["qty_available"] = float(item["stock_qty"] or 0.0)
             record["virtual_available"] = record["qty_available"]
         tmpl_id = item["id"]
-        templates[tmpl_id] = {"id": tmpl_id, **record}
         pid = tmpl_id + PRODUCT_ID_OFFSET
+        templates[tmpl_id] = {"id": tmpl_id, **record, "product_variant_ids": [pid]}
         variants[pid] = {"id": pid, **record, "lst_price": record["list_price"],
                          "product_tmpl_id": [tmpl_id, item["name"]]}
 
@@ -250,7 +267,12 @@ def _load_store(version: int, with_stock: bool) -> dict[str, dict[int, dict[str,
         partner["display_name"] = partner["name"]
         if version < 18:
             partner["mobile"] = False
+    policies = json.loads((DEMO_STORE / "policy_documents.json").read_text(encoding="utf-8"))["documents"]
+    articles = {int(doc["id"]): {"id": int(doc["id"]), "name": doc["name"], "is_published": True, "active": True,
+                                 "body": "".join(f"<p>{line}</p>" for line in doc["rule_text"].split("\n") if line),
+                                 "write_date": INITIAL_WRITE_DATE} for doc in policies}
     store: dict[str, dict[int, dict[str, Any]]] = {
+        "knowledge.article": articles,
         "product.category": categories,
         "product.template": templates,
         "product.product": variants,
@@ -299,7 +321,8 @@ def _match(record: dict[str, Any], domain: list[Any]) -> bool:
     stack: list[bool] = []
     for term in reversed(domain):
         if term == "&":
-            stack.append(stack.pop() and stack.pop())
+            a, b = stack.pop(), stack.pop()  # both popped: `pop() and pop()` left the second on the stack
+            stack.append(a and b)
         elif term == "|":
             a, b = stack.pop(), stack.pop()
             stack.append(a or b)
@@ -338,6 +361,7 @@ class OdooDouble(StubServer):
         self._lock = threading.RLock()
         self._release = threading.Event()
         self._sockets: set[socket.socket] = set()
+        self._writes = 0
         self._seed_orders()
 
     # ---- lifecycle
@@ -407,6 +431,63 @@ class OdooDouble(StubServer):
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
+
+    # ---- changes made "in Odoo" by a test (a user editing a product, an automation rule firing)
+
+    def _now(self) -> str:
+        """Odoo's write_date: seconds, UTC, 'YYYY-MM-DD HH:MM:SS'. The double's clock moves one second per write, so
+        every change is later than the one before it whatever the real clock says."""
+        from datetime import datetime, timedelta
+
+        self._writes += 1
+        start = datetime.strptime(INITIAL_WRITE_DATE, "%Y-%m-%d %H:%M:%S")
+        return (start + timedelta(seconds=self._writes)).strftime("%Y-%m-%d %H:%M:%S")
+
+    def write(self, model: str, record_id: int, vals: dict[str, Any]) -> str:
+        """`record.write(vals)`: sets write_date; a template's own fields also show on its variants (whose
+        write_date does not move, as in Odoo). Returns the new write_date."""
+        with self._lock:
+            record = self.records[model][record_id]
+            stamp = self._now()
+            record.update(vals)
+            record["write_date"] = stamp
+            if model == "product.template":
+                for variant in self.records["product.product"].values():
+                    if variant["product_tmpl_id"][0] == record_id:
+                        shared = {k: v for k, v in vals.items() if k in TEMPLATE_FIELDS}
+                        variant.update(shared)
+                        if "list_price" in shared:
+                            variant["lst_price"] = shared["list_price"]
+                        if "name" in shared:
+                            variant["product_tmpl_id"] = [record_id, shared["name"]]
+                if "active" in vals:  # archiving a template archives its variants
+                    for variant_id in record.get("product_variant_ids", []):
+                        self.records["product.product"][variant_id]["active"] = vals["active"]
+                        self.records["product.product"][variant_id]["write_date"] = stamp
+            return stamp
+
+    def unlink(self, model: str, record_id: int) -> None:
+        """`record.unlink()`: gone, with a template's variants."""
+        with self._lock:
+            record = self.records[model].pop(record_id)
+            if model == "product.template":
+                for variant_id in record.get("product_variant_ids", []):
+                    self.records["product.product"].pop(variant_id, None)
+
+    def webhook_payload(self, model: str, record_id: int, fields: list[str], action: str = "Send Webhook "
+                        "Notification", action_id: int = 42) -> bytes:
+        """The body Odoo's "Send Webhook Notification" server action POSTs for this record (odoo/addons/base/models/
+        ir_actions.py, `_run_action_webhook`, 17.0-19.0): `_model`, `_id`, `_action` = "<action name>(#<id>)", then
+        `record.read(fields, load=None)[0]` (many2one as a bare id, x2many as id lists, False for empty), serialised
+        with `json.dumps(vals, sort_keys=True, default=str)`."""
+        with self._lock:
+            names = self._check_fields(model, fields)
+            row = self._shape(model, self.records[model][record_id], names)
+        for name, value in row.items():
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str):
+                row[name] = value[0]  # load=None: many2one without its display name
+        vals = {"_model": model, "_id": record_id, "_action": f"{action}(#{action_id})", **row}
+        return json.dumps(vals, sort_keys=True, default=str).encode()
 
     # ---- XML-RPC endpoints
 

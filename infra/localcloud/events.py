@@ -15,12 +15,14 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from localcloud.gateway import Gateway, Route, build_event, compile_path
 from localcloud.provision import LOCAL_ACCOUNT, pseudo_params
+from localcloud.schedules import scheduled_event
 from localcloud.sources import dynamodb_record, sqs_record
 from localcloud.template import ROOT, Resolver, functions, load_template
 
@@ -235,6 +237,11 @@ def _examples() -> dict[str, dict[str, Any]]:
         "InsightsApiFunction-playground": http("POST", f"/playground/{DEMO_TENANT}", headers=ADMIN, body={
             "messages": ["Oi! Vocês têm protetor solar?"], "channel": "whatsapp", "history": []}),
         "InsightsApiFunction-metrics": http("GET", f"/metrics/{DEMO_TENANT}?days=7", headers=ADMIN),
+        "VectorizeApiFunction-odoo-hook": http("POST", "/vectorize/odoo/oh_example-token-issued-by-the-config-api",
+                                               body={"_action": "Atualizar produto no bot(#42)", "_id": 7,
+                                                     "_model": "product.template", "active": True, "id": 7,
+                                                     "list_price": 89.9, "name": "Protetor Solar Facial FPS 50",
+                                                     "product_variant_ids": [107]}),
         "WebhookReceiverFunction": webhook(message_created("Oi! Vocês têm protetor solar?", message_id=90112),
                                            None, delivery_id=FIXED_ID),
         # SQS batches
@@ -244,6 +251,9 @@ def _examples() -> dict[str, dict[str, Any]]:
             "job_id": "example-job", "tenant_id": DEMO_TENANT, "collection": "business_rules", "part": 0,
             "records": [{"id": "troca-7-dias",
                          "text": "Trocas em até 7 dias corridos após o recebimento, com nota fiscal."}]}]),
+        # EventBridge schedule
+        "OdooSyncScheduleFunction": scheduled_event(f"{STACK}-OdooSyncScheduleFunction-Every5Minutes", REGION,
+                                                    datetime.fromtimestamp(FIXED_TIME, UTC)),
         # DynamoDB streams
         "ConfigStreamFunction": dynamodb_stream("ConfigTable", _head_item(DEMO_TENANT, "config", 2),
                                                 _head_item(DEMO_TENANT, "config", 1)),
@@ -251,7 +261,8 @@ def _examples() -> dict[str, dict[str, Any]]:
         # EventBridge (each config-caching function's ConfigChanged rule)
         **{f"{fn}-config-changed": changed for fn in (
             "WebhookReceiverFunction", "ConversationWorkerFunction", "ConfigApiFunction", "OdooGatewayFunction",
-            "VectorizeApiFunction", "VectorizeWorkerFunction", "InsightsApiFunction")},
+            "VectorizeApiFunction", "VectorizeWorkerFunction", "InsightsApiFunction",
+            "OdooSyncScheduleFunction")},
     }
 
 

@@ -339,6 +339,10 @@ def build_sources(stack: Stack, spec: FunctionSpec, function: LocalFunction,
             events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(props["Pattern"]), State="ENABLED")
             events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "local-runner", "Arn": arn}])
             sources.append(QueuedEventSource(label, function, stack, stop_event, url, _eventbridge_event))
+        elif kind == "Schedule":
+            from localcloud.schedules import ScheduleSource
+
+            sources.append(ScheduleSource(label, function, stack, stop_event, props))
         elif kind == "SNS":
             url, arn = _delivery_queue(stack, f"{stack.name}-{spec.logical_id}-{event_name}-local")
             topic = props["Topic"]

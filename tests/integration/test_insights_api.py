@@ -68,7 +68,8 @@ def test_a_tenant_key_sees_its_own_tenant_only_and_internal_sources_as_ids(cloud
                          timeout=30).json()
     mine = {"X-Api-Key": created["key"]}
     listed = get(cloud, f"/conversations/{tenant}", mine)
-    assert listed.status_code == 200 and sorted(r["conversation_id"] for r in listed.json()["conversations"]) == [1, 2, 3]
+    assert listed.status_code == 200
+    assert sorted(r["conversation_id"] for r in listed.json()["conversations"]) == [1, 2, 3]
     trace = get(cloud, f"/conversations/{tenant}/{account}/1", mine).json()["turns"][1]["trace"]
     internal = [s for s in trace["sources"] if s["visibility"] == "internal"]
     assert internal and all("excerpt" not in s for s in internal)

@@ -42,6 +42,8 @@ def test_each_example_is_an_event_its_function_receives(path: Path) -> None:
         keys = {f"{e['Properties'].get('Method', 'ANY').upper()} {e['Properties']['Path']}"
                 for e in triggers if e["Type"] == "HttpApi"}
         assert event["routeKey"] in keys
+    elif event.get("detail-type") == "Scheduled Event":  # an EventBridge schedule rule
+        assert any(e["Type"] == "Schedule" for e in triggers)
     elif "detail-type" in event:  # EventBridge
         patterns = [e["Properties"]["Pattern"] for e in triggers if e["Type"] == "EventBridgeRule"]
         assert any(event["source"] in p["source"] and event["detail-type"] in p["detail-type"] for p in patterns)

@@ -17,7 +17,7 @@ const TABS = new Map([
   ["config", renderConfig],
   ["history", renderHistory],
   ["credentials", renderCredentials],
-  ["vectorize", (body, route) => renderVectorize(body, route.tenant)],
+  ["vectorize", (body, route) => renderVectorize(body, route.tenant, route.domain)],
   ["conversations", renderConversations],
   ["playground", renderPlayground],
   ["metrics", renderMetrics],

@@ -1,7 +1,7 @@
 // Vectorization, for one tenant (its tab) or for all (the page, with a tenant picker): collections with their point
 // counts, the tenant's recent jobs, and the retrieval search box.
 
-import { api } from "../api.js";
+import { api, apiUrl, unlessMissing } from "../api.js";
 import { field, fill, h, loading, table } from "../dom.js";
 import { formatDate, t } from "../i18n.js";
 import { problem } from "../notices.js";
@@ -14,7 +14,7 @@ export function renderVectorizePage(root) {
   renderVectorize(body, null);
 }
 
-export function renderVectorize(body, fixedTenant) {
+export function renderVectorize(body, fixedTenant, domain = null) {
   const collectionsHost = h("div", {}, loading());
   const jobsHost = h("div", {});
   const tenantSelect = fixedTenant ? null : h("select", {}, h("option", { value: "" }, t("common.none")));
@@ -35,9 +35,29 @@ export function renderVectorize(body, fixedTenant) {
       h("div", { class: "page-head" }, h("h2", { id: "vec-jobs" }, t("vec.jobs")),
         h("button", { type: "button", onclick: refresh }, t("common.refresh"))),
       jobsHost),
+    fixedTenant && domain ? odooHookSection(fixedTenant, domain) : null,
     search.form,
     search.results);
   drawJobs(jobsHost, currentTenant());
+}
+
+// The tenant's secret URL for Odoo's "Send Webhook Notification": created or rotated here, shown once (the API keeps
+// only its hash), then only its last characters.
+function odooHookSection(tenant, domain) {
+  const host = h("div", {}, loading());
+  const draw = () => unlessMissing(api.odooHook(tenant, domain)).then((status) => fill(host,
+    h("p", {}, status ? t("vec.hook.exists", { when: formatDate(status.created_at), hint: status.hint })
+      : t("vec.hook.none")),
+    h("button", { type: "button", onclick: issue }, t(status ? "vec.hook.rotate" : "vec.hook.create")),
+  )).catch((err) => fill(host, problem(err)));
+  const issue = () => api.issueOdooHook(tenant, domain).then((issued) => fill(host,
+    h("p", { role: "status" }, t("vec.hook.once")),
+    h("p", {}, h("code", { class: "hook-url" }, apiUrl() + issued.path)),
+    h("button", { type: "button", onclick: draw }, t("vec.hook.hide")),
+  )).catch((err) => fill(host, problem(err)));
+  draw();
+  return h("section", { class: "section", "aria-labelledby": "vec-hook" },
+    h("h2", { id: "vec-hook" }, t("vec.hook")), h("p", { class: "muted small" }, t("vec.hook.help")), host);
 }
 
 function offerTenants(select, onChange) {
@@ -74,7 +94,8 @@ async function drawJobs(host, tenant) {
   try {
     const data = await api.jobs(tenant);
     const jobs = Array.isArray(data) ? data : (data && (data.jobs || data.items)) || [];
-    fill(host, table(t("vec.jobs"),
+    const sync = data && data.odoo_sync;
+    fill(host, sync && sync.last_sync_at ? odooSyncLine(sync) : null, table(t("vec.jobs"),
       [t("vec.col.job"), t("vec.col.collection"), t("vec.col.status"), t("vec.col.processed"), t("vec.col.failed"),
         t("vec.col.when")],
       jobs.map(jobRow), { empty: t("vec.jobs.empty") }));
@@ -83,12 +104,20 @@ async function drawJobs(host, tenant) {
   }
 }
 
+// The scheduled Odoo sync (GET /vectorize/jobs?tenant_id= → odoo_sync): when it last ran and what it read.
+function odooSyncLine(sync) {
+  const read = Object.values(sync.last_read || {}).reduce((sum, n) => sum + (Number(n) || 0), 0);
+  return h("p", { class: "muted small" }, t("vec.odooSync", {
+    when: formatDate(sync.last_sync_at), every: sync.sync_interval_min ?? t("common.none"), read,
+    kind: t(sync.last_full ? "vec.odooSync.full" : "vec.odooSync.incremental") }));
+}
+
 function jobRow(job) {
   const errors = Array.isArray(job.errors) ? job.errors : [];
   const status = t(`vec.status.${job.status}`);
   return [
     h("code", {}, String(job.job_id || job.id || "")),
-    job.collection || t("common.none"),
+    job.kind && job.kind !== "push" ? `${job.collection || ""} · ${job.kind}` : job.collection || t("common.none"),
     h("span", { class: `badge status-${job.status}` }, status === `vec.status.${job.status}` ? String(job.status) : status),
     job.total ? `${job.processed ?? 0} / ${job.total}` : String(job.processed ?? 0),
     errors.length ? h("details", {}, h("summary", {}, String(job.failed ?? errors.length)),

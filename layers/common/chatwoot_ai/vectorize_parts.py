@@ -35,6 +35,12 @@ def handle_record(record: dict[str, Any], jobs: JobsDal) -> None:
         run_reindex_step(body, jobs, aws.client("sqs"), get_settings().resources.vectorize_queue_url, get_store(),
                          get_embedder())
         return
+    if "odoo_sync" in body:
+        from chatwoot_ai.vector.odoo_sync import SyncStateDal, run_odoo_sync
+
+        run_odoo_sync(body, jobs, SyncStateDal(jobs.table), aws.client("sqs"),
+                      get_settings().resources.vectorize_queue_url)
+        return
     if "sync" in body:
         from chatwoot_ai.vector.sync import run_sync
 

@@ -47,9 +47,15 @@ def validate_document(config_type: str, data: Any, previous: dict[str, Any] | No
         raise ApiError(413, "document_too_large", f"document is {size} bytes; the limit is {MAX_DOCUMENT_BYTES}")
     if config_type == "config":
         try:
-            TenantConfig.model_validate(data)
+            config = TenantConfig.model_validate(data)
         except ValidationError as exc:
             raise from_validation_error(exc) from exc
+        from chatwoot_ai.odoo.sources import odoo_feeds  # the Odoo feeds' keys live in the open `odoo` section
+
+        try:
+            odoo_feeds(config)
+        except ApiError as exc:
+            raise ApiError(422, "validation_error", exc.message, exc.field) from exc
         return data
     if config_type in SECRET_TYPES:
         return merge_credentials(previous, data, now)

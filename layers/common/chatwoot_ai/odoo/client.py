@@ -26,9 +26,12 @@ class OdooClient:
     """One operation's view of a tenant's Odoo. Cheap to create per request; the pool is what lives on."""
 
     def __init__(self, target: OdooTarget, *, allow_write: bool = False, pool: ConnectionPool | None = None,
-                 clock: Any = time.monotonic) -> None:
+                 clock: Any = time.monotonic, read_models: frozenset[str] = frozenset()) -> None:
         self.target = target
         self.allow_write = allow_write
+        # The vectorize sync also reads the models a tenant's admin named as document sources (config, not a model's
+        # choice); the gateway never passes any.
+        self.read_models = READ_MODELS | read_models
         self.pool = pool or get_pool()
         self._clock = clock
         self._deadline = clock() + target.timeout_s
@@ -43,7 +46,7 @@ class OdooClient:
         if (model, method) in WRITE_CALLS:
             if not self.allow_write:
                 raise write_disabled(f"{method} on {model}")
-        elif model not in READ_MODELS or method not in READ_METHODS:
+        elif model not in self.read_models or method not in READ_METHODS:
             raise not_allowed(model, method)
         with self.pool.lease(self.target) as conn:
             return conn.execute(model, method, args, kwargs, self._remaining())

@@ -16,8 +16,9 @@ from chatwoot_ai.access import api_keys, require_admin_access, require_tenant_ac
 from chatwoot_ai.api import header, json_response, parse_body, read_json
 from chatwoot_ai.config.api_keys import MAX_KEYS_PER_TENANT
 from chatwoot_ai.config.crypto import CredentialsCipher
+from chatwoot_ai.config.hook_tokens import hook_tokens
 from chatwoot_ai.config.odoo_delivery import OdooWebhook
-from chatwoot_ai.config.service import ConfigService, precondition_failed, utc_now
+from chatwoot_ai.config.service import WRITE_LOCK, ConfigService, precondition_failed, utc_now
 from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.errors import ApiError, bad_request, not_found
 from chatwoot_ai.memo import per_settings
@@ -194,3 +195,51 @@ def odoo_delivery() -> Response:
     body = event.decoded_body or ""
     raw = body.encode() if isinstance(body, str) else body
     return json_response(200, odoo_webhook().handle(raw, dict(event.headers or {})))
+
+
+# ---------------------------------------------------------------- Odoo's webhook URL (POST /vectorize/odoo/{token})
+def _hook_tenant(tenant_id: str) -> tuple[str, str]:
+    """(tenant, domain): `?domain=` or the tenant's only domain; 404 when it has no config there."""
+    named = router.current_event.get_query_string_value("domain") or None
+    _ids(tenant_id, named or "default")
+    domains = config_service().configs.domains(tenant_id)
+    if named is None and len(domains) > 1:
+        raise ApiError(400, "domain_required", f"tenant {tenant_id!r} has {len(domains)} domains "
+                       f"({', '.join(domains)}): name one with ?domain=", "domain")
+    domain = named or (domains[0] if domains else "default")
+    if config_service().configs.head_version(tenant_id, domain, "config") is None:
+        raise not_found(f"tenant {tenant_id} has no config in domain {domain}", "tenant_id")
+    return tenant_id, domain
+
+
+@router.post("/configs/<tenant_id>/odoo-hook-token")
+def issue_hook_token(tenant_id: str) -> Response:
+    """A new secret webhook URL for Odoo's automation rules (shown once); the previous one stops working."""
+    require_admin_access(_headers())
+    tenant, domain = _hook_tenant(tenant_id)
+    with WRITE_LOCK:
+        issued = hook_tokens().issue(tenant, domain, utc_now())
+    logger.info("odoo hook token issued", extra={"tenant_id": tenant, "domain": domain,
+                                                 "rotated": issued["rotated"]})
+    return json_response(201, issued)
+
+
+@router.get("/configs/<tenant_id>/odoo-hook-token")
+def hook_token_status(tenant_id: str) -> Response:
+    require_admin_access(_headers())
+    tenant, domain = _hook_tenant(tenant_id)
+    status = hook_tokens().status(tenant, domain)
+    if status is None:
+        raise not_found(f"tenant {tenant} has no Odoo webhook URL in domain {domain}; POST to create one")
+    return json_response(200, status)
+
+
+@router.delete("/configs/<tenant_id>/odoo-hook-token")
+def revoke_hook_token(tenant_id: str) -> Response:
+    require_admin_access(_headers())
+    tenant, domain = _hook_tenant(tenant_id)
+    with WRITE_LOCK:
+        revoked = hook_tokens().revoke(tenant, domain)
+    if not revoked:
+        raise not_found(f"tenant {tenant} has no Odoo webhook URL in domain {domain}")
+    return json_response(200, {"tenant_id": tenant, "domain": domain, "revoked": True})

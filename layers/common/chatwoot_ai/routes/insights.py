@@ -53,8 +53,9 @@ def playground_crews(settings: Settings) -> CrewFactory:
 
 # ---------------------------------------------------------------- who is calling
 def _authorize(app: BaseRouter, tenant_id: str) -> bool:
-    """The one gate of these routes: 401/403 unless the caller (the admin key or the tenant's own key) may read `tenant_id`'s conversations. Returns
-    `redact_internal`: True for anyone but the admin (a tenant's key sees internal sources as ids only)."""
+    """The one gate of these routes: 401/403 unless the caller (the admin key or the tenant's own key) may read
+    `tenant_id`'s conversations. Returns `redact_internal`: True for anyone but the admin (a tenant's key sees
+    internal sources as ids only)."""
     return not require_tenant_access(app.current_event.headers, tenant_id).is_admin
 
 

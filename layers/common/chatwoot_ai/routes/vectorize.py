@@ -1,6 +1,7 @@
 """The Vectorize API's routes (docs/vectorize.md): accept Odoo data (202 + job id), job status, search, collections.
 
-Routes: POST /vectorize, POST /vectorize/sync, GET /vectorize/jobs, GET /vectorize/jobs/{id}, POST /search,
+Routes: POST /vectorize, POST /vectorize/sync, POST /vectorize/odoo/{token} (Odoo's own webhook),
+GET /vectorize/jobs, GET /vectorize/jobs/{id}, POST /search,
 GET|POST /collections, DELETE /collections/{name}, POST /collections/{name}/reindex. Who may call: the admin key
 (X-Api-Key); a tenant key (X-Api-Key, chatwoot_ai.access) or the tenant's own `vectorize_token` as a bearer token,
 each only ever opening that tenant's data (403 / 401 for another tenant); the collection routes are the admin's
@@ -10,7 +11,7 @@ only. The work is chatwoot_ai.vector's.
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
@@ -22,11 +23,13 @@ from chatwoot_ai.access import require_admin_access, require_tenant_access
 from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.config.api_keys import looks_like_tenant_key
+from chatwoot_ai.config.hook_tokens import hook_tokens
 from chatwoot_ai.config.tenants import DEFAULT_DOMAIN, resolve_domain
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found, unauthorized
+from chatwoot_ai.memo import per_settings
 from chatwoot_ai.models import DEFAULT_COLLECTIONS, check_identifier
 from chatwoot_ai.observability import logger
-from chatwoot_ai.settings import get_settings
+from chatwoot_ai.settings import Settings, get_settings
 from chatwoot_ai.vector.jobs import public_view
 from chatwoot_ai.vector.models import (
     CollectionRequest,
@@ -36,6 +39,9 @@ from chatwoot_ai.vector.models import (
     check_collection,
 )
 from chatwoot_ai.vectorize_parts import job_store
+
+if TYPE_CHECKING:
+    from chatwoot_ai.vector.odoo_sync import SyncStateDal
 
 router = APIGatewayHttpRouter()
 
@@ -139,8 +145,62 @@ def vectorize_sync() -> Response:
     from chatwoot_ai.vector.sync import start_sync
 
     request: SyncRequest = _authorized_body(SyncRequest)
+    if request.incremental:
+        from chatwoot_ai.vector.odoo_sync import start_now
+
+        body = start_now(request.tenant_id, request.domain, job_store(), sync_states(), aws.client("sqs"),
+                         get_settings().resources.vectorize_queue_url)
+        return json_response(202, body)
     body = start_sync(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url)
     return json_response(202, body)
+
+
+@router.post("/vectorize/odoo/<token>")
+def odoo_hook(token: str) -> Response:
+    """Odoo's "Send Webhook Notification" (an automation rule): the secret URL names the tenant (401 otherwise), the
+    body is mapped by the tenant's `odoo.sources` (chatwoot_ai.vector.odoo_hook) and queued like POST /vectorize."""
+    from chatwoot_ai.odoo.sources import odoo_feeds
+    from chatwoot_ai.vector.odoo_hook import hook_request
+    from chatwoot_ai.vector.submit import submit
+
+    found = hook_tokens().find(token) if 0 < len(token) <= 200 else None
+    if found is None:
+        raise unauthorized("this webhook URL is not (or no longer) valid; the Config API issues a new one")
+    tenant_id, domain = found
+    payload = read_json(router.current_event.decoded_body, object_only=True)
+    request = hook_request(tenant_id, payload, odoo_feeds(get_config_cache().config(tenant_id, domain=domain)))
+    body = submit(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url,
+                  kind="odoo_webhook")
+    logger.info("odoo webhook queued", extra={"tenant_id": tenant_id, "odoo_model": payload.get("_model"),
+                                              "odoo_id": payload.get("_id"), "job_id": body["job_id"]})
+    return json_response(202, {**body, "tenant_id": tenant_id, "collection": request.collection})
+
+
+@per_settings
+def sync_states(settings: Settings) -> SyncStateDal:
+    from chatwoot_ai.vector.odoo_sync import SyncStateDal
+
+    return SyncStateDal(aws.table(settings.resources.jobs_table))
+
+
+def _odoo_sync_state(tenant_id: str) -> dict[str, Any] | None:
+    """The scheduled Odoo sync of the tenant (its only or `X-Domain` domain): marks, last runs, interval."""
+    from chatwoot_ai.odoo.sources import odoo_feeds
+    from chatwoot_ai.vector.odoo_sync import public_state
+
+    try:
+        domain = resolve_domain(tenant_id, header(router.current_event.headers, "x-domain"), "X-Domain")
+    except ApiError:
+        return None  # several domains and none named: the jobs still list, the sync state needs X-Domain
+    config = get_config_cache().config(tenant_id, domain=domain)
+    state = sync_states().get(tenant_id, domain)
+    if not state and (config is None or config.odoo is None):
+        return None
+    try:
+        feeds = odoo_feeds(config)
+    except ApiError:
+        feeds = None
+    return {"domain": domain, **public_state(state, feeds)}
 
 
 @router.get("/vectorize/jobs")
@@ -157,7 +217,10 @@ def list_jobs() -> Response:
         limit = max(1, min(int(params.get("limit", "20")), 100))
     except ValueError as exc:
         raise ApiError(422, "validation_error", "limit must be an integer", "limit") from exc
-    return json_response(200, {"jobs": [public_view(j) for j in job_store().list(tenant_id, limit)]})
+    body: dict[str, Any] = {"jobs": [public_view(j) for j in job_store().list(tenant_id, limit)]}
+    if tenant_id:
+        body["odoo_sync"] = _odoo_sync_state(tenant_id)
+    return json_response(200, body)
 
 
 @router.get("/vectorize/jobs/<job_id>")

@@ -92,6 +92,9 @@ class SyncRequest(BaseModel):
     tenant_id: TenantId
     collection: CollectionName = "products"
     domain: DomainName | None = None  # None: the tenant's only domain (chatwoot_ai.config.tenants)
+    # The scheduled sync's next run now: only what changed since its marks, products and the tenant's document
+    # sources (chatwoot_ai.vector.odoo_sync); `collection` does not apply.
+    incremental: bool = False
 
 
 MetadataValue = str | int | float | bool

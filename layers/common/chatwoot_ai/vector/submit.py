@@ -121,7 +121,7 @@ def _send(sqs: Any, queue_url: str, bodies: list[str]) -> None:
         raise RuntimeError(f"SQS refused {len(response['Failed'])} message(s): {response['Failed'][0]}")
 
 
-def submit(request: VectorizeRequest, jobs: JobsDal, sqs: Any, queue_url: str) -> dict[str, Any]:
+def submit(request: VectorizeRequest, jobs: JobsDal, sqs: Any, queue_url: str, kind: str = "push") -> dict[str, Any]:
     """Validate, record the job, queue its parts. Returns the 202 body."""
     require_collection(request.collection)
     validate(request)
@@ -129,7 +129,8 @@ def submit(request: VectorizeRequest, jobs: JobsDal, sqs: Any, queue_url: str) -
         raise ApiError(503, "not_configured", "VECTORIZE_QUEUE_URL is not set")
     job_id = new_job_id()
     parts = plan(request, job_id)
-    jobs.create(job_id, request.tenant_id, request.collection, total=len(request.records), parts=len(parts))
+    jobs.create(job_id, request.tenant_id, request.collection, total=len(request.records), parts=len(parts),
+                kind=kind)
     try:
         enqueue(sqs, queue_url, [p.model_dump_json() for p in parts])
     except Exception as exc:

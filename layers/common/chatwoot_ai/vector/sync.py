@@ -13,61 +13,33 @@ from typing import Any
 
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.observability import logger
+from chatwoot_ai.odoo.sources import PRODUCT
 from chatwoot_ai.settings import get_settings
 from chatwoot_ai.vector.jobs import JobsDal, new_job_id
 from chatwoot_ai.vector.models import SyncRequest, VectorizeMessage, VectorRecord
+from chatwoot_ai.vector.odoo_records import PRODUCT_FIELDS, product_record, text_of
 from chatwoot_ai.vector.submit import enqueue, require_collection
 
-PRODUCT = "product.product"
-SYNC_FIELDS = ["name", "default_code", "list_price", "lst_price", "currency_id", "categ_id", "description_sale",
-               "description", "barcode", "product_tmpl_id", "sale_ok"]
 MAX_SYNC_S = 25.0
 # Odoo unreachable or slow is worth another SQS delivery; a refused key, a fault or a missing config is not.
 RETRYABLE = frozenset({"odoo_unreachable", "odoo_timeout"})
 
 
-def _many2one_name(value: Any) -> str | None:
-    return str(value[1]) if isinstance(value, list | tuple) and len(value) == 2 else None
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""  # Odoo says False for empty
-
-
-def product_record(row: dict[str, Any]) -> VectorRecord:
-    """An Odoo product as a vectorize record: what a customer asks about goes in the text, the rest in metadata."""
-    price = row.get("lst_price", row.get("list_price"))
-    price = price if isinstance(price, int | float) and not isinstance(price, bool) else None
-    category = _many2one_name(row.get("categ_id"))
-    parts = [_text(row.get("name"))]
-    for value in (_text(row.get("description_sale")), _text(row.get("description"))):
-        if value and value not in parts:
-            parts.append(value)
-    if category:
-        parts.append(f"Categoria: {category}")
-    if price is not None:
-        parts.append(f"Preço: R$ {price:.2f}".replace(".", ","))
-    metadata = {"name": _text(row.get("name")), "sku": _text(row.get("default_code")) or None, "price": price,
-                "currency": _many2one_name(row.get("currency_id")), "category": category,
-                "odoo_model": PRODUCT, "template_id": (row.get("product_tmpl_id") or [None])[0]}
-    return VectorRecord(id=str(row["id"]), text=". ".join(p.rstrip(". ") for p in parts if p) + ".",
-                        metadata={k: v for k, v in metadata.items() if v is not None})
-
-
-def _odoo_client(tenant_id: str, domain: str | None) -> Any:
-    """The tenant's Odoo client from its config (`odoo`) and credentials (`odoo_api_key`); 409 when missing."""
+def tenant_client(tenant_id: str, domain: str | None, read_models: frozenset[str] = frozenset()) -> Any:
+    """The tenant's Odoo client from its config (`odoo`) and credentials (`odoo_api_key`); 409 when missing.
+    `read_models`: the document sources the tenant named (the scheduled sync)."""
     from chatwoot_ai.odoo import OdooClient
     from chatwoot_ai.odoo.tenant import odoo_target, tenant_odoo
 
     odoo, api_key = tenant_odoo(tenant_id, domain, "tenant_id")
     target = odoo_target(odoo, api_key, max(odoo.timeout_s, MAX_SYNC_S))
-    return OdooClient(target)
+    return OdooClient(target, read_models=read_models)
 
 
 def start_sync(request: SyncRequest, jobs: JobsDal, sqs: Any, queue_url: str) -> dict[str, Any]:
     """Checks the tenant can be synced (its Odoo is configured), records the job, queues the sync message."""
     require_collection(request.collection)
-    _odoo_client(request.tenant_id, request.domain)  # a 404/409 now beats a failed job later
+    tenant_client(request.tenant_id, request.domain)  # a 404/409 now beats a failed job later
     if not queue_url:
         raise ApiError(503, "not_configured", "VECTORIZE_QUEUE_URL is not set")
     job_id = new_job_id()
@@ -79,7 +51,7 @@ def start_sync(request: SyncRequest, jobs: JobsDal, sqs: Any, queue_url: str) ->
 
 def fetch_products(client: Any, page_size: int) -> list[list[VectorRecord]]:
     """Every sellable product, in pages, by ascending id (keyset paging: stable while Odoo changes)."""
-    fields = client.existing(PRODUCT, SYNC_FIELDS)
+    fields = client.existing(PRODUCT, PRODUCT_FIELDS)
     pages: list[list[VectorRecord]] = []
     last_id = 0
     while True:
@@ -87,7 +59,7 @@ def fetch_products(client: Any, page_size: int) -> list[list[VectorRecord]]:
                                   limit=page_size, order="id asc")
         if not rows:
             return pages
-        pages.append([product_record(r) for r in rows if _text(r.get("name"))])
+        pages.append([product_record(r) for r in rows if text_of(r.get("name"))])
         last_id = max(int(r["id"]) for r in rows)
         if len(rows) < page_size:
             return pages
@@ -105,7 +77,7 @@ def run_sync(body: dict[str, Any], jobs: JobsDal, sqs: Any, queue_url: str) -> N
     jobs.set_status(job_id, "running", only_from=("queued",))
     page_size = max(1, get_settings().vectorize_records_per_message)
     try:
-        pages = fetch_products(_odoo_client(request.tenant_id, request.domain), page_size)
+        pages = fetch_products(tenant_client(request.tenant_id, request.domain), page_size)
     except ApiError as exc:
         if exc.code in RETRYABLE:
             raise  # Odoo down or slow: SQS delivers the message again
