@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from chatwoot_ai.api import header, read_json
 from chatwoot_ai.config.service import MAX_ATTEMPTS, WRITE_LOCK, ConfigService, backoff, is_cancelled
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, unauthorized
-from chatwoot_ai.models import Channel, Mapping, check_identifier
+from chatwoot_ai.models import Channel, ChatwootId, Mapping, check_identifier
 from chatwoot_ai.observability import logger
 from chatwoot_ai.signing import ODOO, SignatureError, verify
 
@@ -34,8 +34,8 @@ SECRET_KEY = "odoo_webhook_secret"
 
 class OdooMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    chatwoot_account_id: int = Field(ge=1)
-    chatwoot_inbox_id: int | None = Field(default=None, ge=1)
+    chatwoot_account_id: ChatwootId
+    chatwoot_inbox_id: ChatwootId | None = None
     channel: Channel | None = None
 
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatwoot_ai import aws
-from chatwoot_ai.api import header, json_response, parse_body, read_json, require_admin
+from chatwoot_ai.api import header, json_response, parse_body, read_json, request_body, require_admin
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.odoo_delivery import OdooWebhook
 from chatwoot_ai.config.service import ConfigService, precondition_failed
@@ -97,7 +97,7 @@ def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
     if_match = header(router.current_event.headers, "if-match") or ""
     service = config_service()
     expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
-    data = read_json(router.current_event.decoded_body)
+    data = read_json(request_body(router))
     if if_match == "*" and service.configs.head_version(tenant_id, domain, config_type) is None:
         raise precondition_failed(None, "*")  # "*": only if it exists (documents are never deleted)
     result = service.put(tenant_id, domain, config_type, data, expected)
@@ -131,7 +131,4 @@ def delete_mapping(account_id: str, inbox_id: str) -> Response:
 # ---------------------------------------------------------------- Odoo
 @router.post("/odoo-webhook")
 def odoo_delivery() -> Response:
-    event = router.current_event
-    body = event.decoded_body or ""
-    raw = body.encode() if isinstance(body, str) else body
-    return json_response(200, odoo_webhook().handle(raw, dict(event.headers or {})))
+    return json_response(200, odoo_webhook().handle(request_body(router), dict(router.current_event.headers or {})))

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
 from chatwoot_ai import aws
-from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, require_admin
+from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, request_body, require_admin
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.config.tenants import DEFAULT_DOMAIN, resolve_domain
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, not_found, unauthorized
@@ -104,7 +104,7 @@ def _tenant_of(data: dict[str, Any]) -> str:
 
 def _authorized_body(model: type[Any]) -> Any:
     """Authenticate against the body's tenant first (401 before any detail about the payload), then validate."""
-    data = read_json(router.current_event.decoded_body, object_only=True)
+    data = read_json(request_body(router), object_only=True)
     authorize_tenant(router, _tenant_of(data))
     try:
         return model.model_validate(data)
