@@ -62,7 +62,7 @@ def run(port: int, host: str, stack_name: str, endpoint_url: str | None, data_di
             f"  API             {cloud.url}",
             f"  health          {cloud.url}/health",
             f"  viewer          {cloud.url}/viewer/",
-            f"  Chatwoot hook   {cloud.url}/webhooks/chatwoot",
+            f"  Chatwoot hook   {cloud.url}/webhooks/chatwoot   (another Chatwoot server: .../chatwoot/<installation>)",
             f"  MCP (Odoo)      {cloud.url}/mcp",
             f"  emulated AWS    {cloud.endpoint_url}",
             f"  admin key       {cloud.admin_key}   (send as X-Api-Key)",

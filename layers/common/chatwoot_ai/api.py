@@ -150,9 +150,9 @@ def error_for(exc: Exception, unexpected: str = "unhandled error") -> ApiError:
     return ApiError(500, "internal_error", "internal error; see the function logs")
 
 
-def http_result(status: int, body: dict[str, Any]) -> dict[str, Any]:
+def http_result(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway v2 result, for a handler without a resolver."""
-    return {"statusCode": status, "headers": {"content-type": "application/json"},
+    return {"statusCode": status, "headers": {"content-type": "application/json", **(headers or {})},
             "body": json.dumps(body, ensure_ascii=False)}
 
 

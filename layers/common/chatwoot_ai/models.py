@@ -66,8 +66,23 @@ def check_identifier(value: str, name: str) -> str:
     return value
 
 
+DEFAULT_INSTALLATION = "default"
+_INSTALLATION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def check_installation(value: str) -> str:
+    """A Chatwoot installation's short name: the path segment of `/webhooks/chatwoot/{installation}`."""
+    if not _INSTALLATION.match(value):
+        raise ValueError("installation must be 1-32 lower-case letters, digits, '_' or '-'")
+    return value
+
+
+Installation = Annotated[str, AfterValidator(check_installation)]
+
+
 class Mapping(BaseModel):
-    """Chatwoot account (+ inbox, or every inbox when null) -> tenant."""
+    """Chatwoot installation + account (+ inbox, or every inbox when null) -> tenant. Account ids are per
+    installation: two Chatwoot servers both have an account 1 (issue 16, finding 7)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -76,6 +91,7 @@ class Mapping(BaseModel):
     tenant_id: str
     domain: str = "default"
     channel: Channel | None = None
+    installation: Installation = DEFAULT_INSTALLATION
 
     @field_validator("tenant_id", "domain")
     @classmethod

@@ -55,6 +55,10 @@ class WebhookSettings(_Group):
     signature_tolerance_s: int = 300
     idempotency_ttl_s: int = 24 * 3600
     dedupe_delivery_id: bool = True
+    # Chatwoot waits 5 s. Past this (or the function's own deadline less 0.5 s) the receiver answers 429 with
+    # Retry-After, which Chatwoot retries, instead of being killed at its Timeout (a 500). Issue 16, finding 8.
+    answer_within_s: float = Field(default=4.0, gt=0)
+    retry_after_s: int = Field(default=5, ge=1)
 
 
 class ConversationSettings(_Group):

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from chatwoot_ai.config.documents import masked, validate_document
 from chatwoot_ai.config.tables import ConfigStore, MappingStore, StoredDocument
 from chatwoot_ai.errors import ApiError, not_found
-from chatwoot_ai.models import Mapping
+from chatwoot_ai.models import DEFAULT_INSTALLATION, Mapping
 
 MAX_ATTEMPTS = 10
 MAX_MAPPINGS_PER_PUT = 100
@@ -128,26 +128,47 @@ class ConfigService:
     def list_mappings(self) -> dict[str, Any]:
         return {"mappings": [m.model_dump() for m in self.mappings.all()]}
 
-    def put_mappings(self, mappings: list[Mapping]) -> dict[str, Any]:
+    def claim_conflict(self, mapping: Mapping, others: list[Mapping] | None = None) -> Mapping | None:
+        """Another tenant's entry on the same installation and account, in any form (account-wide or any inbox), or
+        None. An account belongs to one tenant: an inbox-specific entry wins lookups, so a claim of one inbox of an
+        account another tenant maps account-wide would take its webhooks (issue 16, finding 1)."""
+        found = self.mappings.account(mapping.chatwoot_account_id, mapping.installation) + list(others or [])
+        for entry in found:
+            if entry.tenant_id != mapping.tenant_id and entry.installation == mapping.installation \
+                    and entry.chatwoot_account_id == mapping.chatwoot_account_id:
+                return entry
+        return None
+
+    def put_mappings(self, mappings: list[Mapping], force: bool = False) -> dict[str, Any]:
+        """Upsert; 409 naming the entry when another tenant maps its account in any form, unless `force`."""
         if not mappings:
             raise ApiError(422, "validation_error", "give at least one mapping", "mappings")
         if len(mappings) > MAX_MAPPINGS_PER_PUT:
             raise ApiError(422, "validation_error", f"at most {MAX_MAPPINGS_PER_PUT} mappings per request",
                            "mappings")
-        seen: set[tuple[int, int | None]] = set()
+        seen: set[tuple[str, int, int | None]] = set()
         for index, mapping in enumerate(mappings):
-            key = (mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
+            key = (mapping.installation, mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
             if key in seen:
                 raise ApiError(422, "validation_error", "the same account and inbox appear twice",
                                f"mappings.{index}")
             seen.add(key)
         updated_at = self.now()
         with WRITE_LOCK:
+            for index, mapping in enumerate(mappings):
+                owner = None if force else self.claim_conflict(mapping, mappings[:index])
+                if owner is not None:
+                    raise ApiError(409, "mapping_conflict",
+                                   f"account {mapping.chatwoot_account_id} (installation {mapping.installation}) is "
+                                   f"mapped to tenant {owner.tenant_id}; remove that mapping first, or send "
+                                   "?force=true", f"mappings.{index}")
             self.client.transact_write_items(TransactItems=[self.mappings.put_item(m, updated_at) for m in mappings])
         return {"mappings": [m.model_dump() for m in mappings], "updated_at": updated_at}
 
-    def delete_mapping(self, account_id: int, inbox_id: int | None) -> dict[str, Any]:
-        removed = self.mappings.delete(account_id, inbox_id)
+    def delete_mapping(self, account_id: int, inbox_id: int | None,
+                       installation: str = DEFAULT_INSTALLATION) -> dict[str, Any]:
+        removed = self.mappings.delete(account_id, inbox_id, installation)
         if removed is None:
-            raise not_found(f"no mapping for account {account_id} and inbox {inbox_id or 'null (whole account)'}")
+            raise not_found(f"no mapping for account {account_id} and inbox {inbox_id or 'null (whole account)'}"
+                            + ("" if installation == DEFAULT_INSTALLATION else f" in installation {installation}"))
         return {"deleted": removed.model_dump()}

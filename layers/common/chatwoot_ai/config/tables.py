@@ -6,8 +6,10 @@ Config table (`pk`, `sk`):
 - version item `pk=TENANT#{tenant_id}#{domain}`, `sk=V#{config_type}#{version:010d}`: one per version, never changed.
   Both carry `kind`, `tenant_id`, `domain`, `config_type`, `version`, `updated_at` and either `data` (JSON text) or,
   for secret types, `secret` (a KMS ciphertext of the JSON).
-Mapping table: `pk=ACCOUNT#{chatwoot_account_id}`, `sk=INBOX#{chatwoot_inbox_id}` (`INBOX#*` for the whole account),
-so one Query returns everything an account maps, inbox-specific entries and the account-wide one together.
+Mapping table: `pk=ACCOUNT#{chatwoot_account_id}` (installation "default", the key stored data already has) or
+`pk=ACCOUNT#{installation}#{chatwoot_account_id}` (any other installation), `sk=INBOX#{chatwoot_inbox_id}` (`INBOX#*`
+for the whole account), so one Query returns everything an account maps, inbox-specific entries and the account-wide
+one together.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatwoot_ai.config.crypto import CredentialsCipher
-from chatwoot_ai.models import Mapping
+from chatwoot_ai.models import DEFAULT_INSTALLATION, Mapping
 
 SECRET_TYPES = frozenset({"credentials"})
 ACCOUNT_WIDE = "*"
@@ -35,8 +37,10 @@ def version_sk(config_type: str, version: int) -> str:
     return f"V#{config_type}#{version:010d}"
 
 
-def account_pk(account_id: int) -> str:
-    return f"ACCOUNT#{account_id}"
+def account_pk(account_id: int, installation: str = DEFAULT_INSTALLATION) -> str:
+    if installation == DEFAULT_INSTALLATION:
+        return f"ACCOUNT#{account_id}"  # the key written before installations existed: stored mappings keep working
+    return f"ACCOUNT#{installation}#{account_id}"
 
 
 def inbox_sk(inbox_id: int | None) -> str:
@@ -215,6 +219,7 @@ def mapping_from_item(item: dict[str, Any]) -> Mapping:
         tenant_id=_s(item, "tenant_id") or "",
         domain=_s(item, "domain") or "default",
         channel=channel.get("S") if "S" in channel else None,
+        installation=_s(item, "installation") or DEFAULT_INSTALLATION,
     )
 
 
@@ -225,16 +230,17 @@ class MappingStore:
         self.client = client
         self.table_name = table_name
 
-    def account(self, account_id: int) -> list[Mapping]:
+    def account(self, account_id: int, installation: str = DEFAULT_INSTALLATION) -> list[Mapping]:
         response = self.client.query(
             TableName=self.table_name, KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": account_pk(account_id)}}, ConsistentRead=True)
+            ExpressionAttributeValues={":pk": {"S": account_pk(account_id, installation)}}, ConsistentRead=True)
         return [mapping_from_item(item) for item in response["Items"]]
 
-    def get(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def get(self, account_id: int, inbox_id: int | None,
+            installation: str = DEFAULT_INSTALLATION) -> Mapping | None:
         response = self.client.get_item(
             TableName=self.table_name, ConsistentRead=True,
-            Key={"pk": {"S": account_pk(account_id)}, "sk": {"S": inbox_sk(inbox_id)}})
+            Key={"pk": {"S": account_pk(account_id, installation)}, "sk": {"S": inbox_sk(inbox_id)}})
         item = response.get("Item")
         return mapping_from_item(item) if item else None
 
@@ -247,13 +253,14 @@ class MappingStore:
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        out.sort(key=lambda m: (m.chatwoot_account_id, m.chatwoot_inbox_id or 0))
+        out.sort(key=lambda m: (m.installation != DEFAULT_INSTALLATION, m.installation, m.chatwoot_account_id,
+                                m.chatwoot_inbox_id or 0))
         return out
 
     def put_item(self, mapping: Mapping, updated_at: str) -> dict[str, Any]:
         """The TransactWriteItems entry that upserts one mapping."""
         item: dict[str, Any] = {
-            "pk": {"S": account_pk(mapping.chatwoot_account_id)},
+            "pk": {"S": account_pk(mapping.chatwoot_account_id, mapping.installation)},
             "sk": {"S": inbox_sk(mapping.chatwoot_inbox_id)},
             "kind": {"S": "mapping"},
             "chatwoot_account_id": {"N": str(mapping.chatwoot_account_id)},
@@ -264,11 +271,14 @@ class MappingStore:
             "channel": {"S": mapping.channel} if mapping.channel else {"NULL": True},
             "updated_at": {"S": updated_at},
         }
+        if mapping.installation != DEFAULT_INSTALLATION:
+            item["installation"] = {"S": mapping.installation}
         return {"Put": {"TableName": self.table_name, "Item": item}}
 
-    def delete(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def delete(self, account_id: int, inbox_id: int | None,
+               installation: str = DEFAULT_INSTALLATION) -> Mapping | None:
         response = self.client.delete_item(
             TableName=self.table_name, ReturnValues="ALL_OLD",
-            Key={"pk": {"S": account_pk(account_id)}, "sk": {"S": inbox_sk(inbox_id)}})
+            Key={"pk": {"S": account_pk(account_id, installation)}, "sk": {"S": inbox_sk(inbox_id)}})
         item = response.get("Attributes")
         return mapping_from_item(item) if item else None

@@ -43,7 +43,7 @@ from chatwoot_ai.signing import SignatureError, verify
 class ConfigSource(Protocol):
     """The slice of the config cache (chatwoot_ai.config) the receiver uses."""
 
-    def resolve(self, account_id: int, inbox_id: int | None) -> Any: ...
+    def resolve(self, account_id: int, inbox_id: int | None, installation: str = "default") -> Any: ...
     def config(self, tenant_id: str, domain: str = "default") -> Any: ...
     def credentials(self, tenant_id: str, domain: str = "default") -> Any: ...
 
@@ -89,7 +89,9 @@ class Intake:
     clock: Any = time.time
 
     # ------------------------------------------------------------------ the path
-    def handle(self, raw_body: bytes, headers: dict[str, str]) -> Outcome:
+    def handle(self, raw_body: bytes, headers: dict[str, str], installation: str = "default") -> Outcome:
+        """`installation`: which Chatwoot server sent it (`/webhooks/chatwoot/{installation}`; the old URL is
+        "default"): account ids are per installation."""
         if len(raw_body) > self.settings.max_body_bytes:
             raise ApiError(413, "payload_too_large", f"body over {self.settings.max_body_bytes} bytes")
         payload: dict[str, Any] = read_json(raw_body, object_only=True)
@@ -106,9 +108,9 @@ class Intake:
         if conversation_id is None:
             field_name = "conversation.id" if event == "message_created" else "id"
             raise bad_request(f"`{field_name}` is required", field=field_name)
-        mapping = self.configs.resolve(account_id, inbox_id)
+        mapping = self.configs.resolve(account_id, inbox_id, installation)
         if mapping is None:
-            return _ignored("unknown inbox", account_id=account_id, inbox_id=inbox_id)
+            return _ignored("unknown inbox", account_id=account_id, inbox_id=inbox_id, installation=installation)
         tenant_id, domain = mapping.tenant_id, mapping.domain
         self._verify(tenant_id, domain, raw_body, headers)
         config = self.configs.config(tenant_id, domain)

@@ -17,7 +17,7 @@ from chatwoot_ai.config.service import ConfigService, precondition_failed
 from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.errors import bad_request
 from chatwoot_ai.memo import per_settings
-from chatwoot_ai.models import Mapping, check_identifier
+from chatwoot_ai.models import DEFAULT_INSTALLATION, MAX_ID, Mapping, check_identifier, check_installation
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import Settings
 
@@ -59,7 +59,13 @@ def _int(value: str | None, name: str, minimum: int = 0) -> int:
         raise bad_request(f"{name} must be a version number", name) from exc
     if number < minimum:
         raise bad_request(f"{name} must be at least {minimum}", name)
+    if number > MAX_ID:
+        raise bad_request(f"{name} must be at most {MAX_ID}", name)
     return number
+
+
+def _flag(name: str) -> bool:
+    return (router.current_event.get_query_string_value(name) or "").lower() in ("1", "true", "yes")
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -117,7 +123,7 @@ def get_mappings() -> Response:
 def put_mappings() -> Response:
     require_admin(router)
     body = parse_body(router, MappingsBody)
-    return json_response(200, config_service().put_mappings(body.mappings))
+    return json_response(200, config_service().put_mappings(body.mappings, force=_flag("force")))
 
 
 @router.delete("/mapping/<account_id>/<inbox_id>")
@@ -125,7 +131,12 @@ def delete_mapping(account_id: str, inbox_id: str) -> Response:
     require_admin(router)
     account = _int(account_id, "account_id", 1)
     inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
-    return json_response(200, config_service().delete_mapping(account, inbox))
+    installation = router.current_event.get_query_string_value("installation") or DEFAULT_INSTALLATION
+    try:
+        check_installation(installation)
+    except ValueError as exc:
+        raise bad_request(str(exc), "installation") from exc
+    return json_response(200, config_service().delete_mapping(account, inbox, installation))
 
 
 # ---------------------------------------------------------------- Odoo
