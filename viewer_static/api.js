@@ -67,7 +67,7 @@ export function setUnauthorizedHandler(fn) {
 
 export async function request(method, path, { body, headers = {}, key } = {}) {
   const base = apiUrl();
-  const all = { "X-Api-Key": key ?? adminKey() ?? "", ...headers };
+  const all = { "X-Api-Key": key ?? adminKey() ?? "", "X-Client": "viewer", ...headers };
   if (body !== undefined) all["Content-Type"] = "application/json";
   let response;
   try {

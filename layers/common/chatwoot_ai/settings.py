@@ -45,6 +45,8 @@ class ConfigCacheSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="CONFIG_")
     max_staleness_s: float = 5.0
     fallback_dir: str = ""
+    # Versions of a credentials document kept (CONFIG_CREDENTIAL_VERSIONS); older ones are deleted at each write.
+    credential_versions: int = Field(default=10, ge=1)
 
 
 class WebhookSettings(_Group):

@@ -162,7 +162,7 @@ class ConfigCache:
                         return fresh
                 self.stats["loads"] += 1
                 stored = self.configs.get(tenant_id, domain, config_type)
-                if stored is None:
+                if stored is None or stored.deleted:  # a tombstone: the document is gone
                     fresh = _Entry(None, None, now + self.negative_ttl_s, "dynamodb")
                 else:
                     fresh = _Entry(parse_document(config_type, stored.data), stored.version,

@@ -33,6 +33,7 @@ from chatwoot_ai.signing import ODOO, SignatureError, verify
 SIGNATURE_TOLERANCE_S = 300
 DELIVERY_TTL_S = 7 * 24 * 3600
 SECRET_KEY = "odoo_webhook_secret"
+WRITTEN_BY = "odoo-webhook"
 
 
 class OdooMapping(BaseModel):
@@ -125,7 +126,8 @@ class OdooWebhook:
         documents = []
         for config_type, data in delivery.documents.items():
             try:
-                doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data)
+                doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data,
+                                                         written_by=WRITTEN_BY)
             except ApiError as exc:
                 exc.field = f"documents.{config_type}" + (f".{exc.field}" if exc.field else "")
                 raise
@@ -161,6 +163,8 @@ class OdooWebhook:
             "ExpressionAttributeValues": {":now": {"N": str(int(self.clock()))}},
         }})
         self.service.client.transact_write_items(TransactItems=items)
+        for config_type in delivery.documents:
+            self.service.prune(delivery.tenant_id, delivery.domain, config_type)
         logger.info("odoo delivery applied", extra={"tenant_id": delivery.tenant_id,
                                                     "delivery_id": delivery.delivery_id})
         return result

@@ -29,7 +29,8 @@ def config_service(settings: Settings) -> ConfigService:
     client = aws.client("dynamodb")
     cipher = CredentialsCipher(aws.client("kms"), settings.resources.credentials_kms_key_id)
     return ConfigService(client, ConfigStore(client, settings.resources.config_table, cipher),
-                         MappingStore(client, settings.resources.mapping_table))
+                         MappingStore(client, settings.resources.mapping_table),
+                         credential_versions=settings.config_cache.credential_versions)
 
 
 @per_settings
@@ -66,6 +67,17 @@ def _int(value: str | None, name: str, minimum: int = 0) -> int:
 
 def _flag(name: str) -> bool:
     return (router.current_event.get_query_string_value(name) or "").lower() in ("1", "true", "yes")
+
+
+VIEWER_CLIENT = "viewer"
+
+
+def writer(caller: str = "admin") -> str:
+    """Who writes, recorded on the version (`written_by`): the caller's description ("admin" for the admin key;
+    part B's tenant keys pass "tenant-key:<id>"), or "viewer" when the Config Viewer says so with `X-Client: viewer`
+    (it holds the admin key: the header only labels the version, it grants nothing)."""
+    client = (header(router.current_event.headers, "x-client") or "").lower()
+    return VIEWER_CLIENT if caller == "admin" and client == VIEWER_CLIENT else caller
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -105,10 +117,23 @@ def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
     expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
     data = read_json(request_body(router))
     if if_match == "*" and service.configs.head_version(tenant_id, domain, config_type) is None:
-        raise precondition_failed(None, "*")  # "*": only if it exists (documents are never deleted)
-    result = service.put(tenant_id, domain, config_type, data, expected)
+        raise precondition_failed(None, "*")  # "*": only if it exists (a deleted one exists, as a tombstone)
+    result = service.put(tenant_id, domain, config_type, data, expected, written_by=writer())
     logger.info("document stored", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
-                                          "version": result["version"]})
+                                          "version": result["version"], "written_by": result["written_by"]})
+    return json_response(200, result, _etag(result["version"]))
+
+
+@router.delete("/configs/<tenant_id>/<domain>/<config_type>")
+def delete_document(tenant_id: str, domain: str, config_type: str) -> Response:
+    """A tombstone version: GET answers 404 afterwards, the earlier versions stay (restore = PUT one back)."""
+    require_admin(router)
+    _ids(tenant_id, domain, config_type)
+    if_match = header(router.current_event.headers, "if-match") or ""
+    expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
+    result = config_service().put(tenant_id, domain, config_type, None, expected, written_by=writer(), delete=True)
+    logger.info("document deleted", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
+                                           "version": result["version"], "written_by": result["written_by"]})
     return json_response(200, result, _etag(result["version"]))
 
 
