@@ -115,7 +115,9 @@ class FakeConfigs:
     configs: dict[str, TenantConfig] = field(default_factory=dict)
     creds: dict[str, Credentials] = field(default_factory=dict)
 
-    def resolve(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def resolve(self, account_id: int, inbox_id: int | None, installation: str = "default") -> Mapping | None:
+        if installation != "default":  # these fakes hold the default installation's entries only
+            return None
         return self.mappings.get((account_id, inbox_id)) or self.mappings.get((account_id, None))
 
     def config(self, tenant_id: str, domain: str = "default") -> TenantConfig | None:

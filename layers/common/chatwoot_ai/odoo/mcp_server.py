@@ -29,6 +29,7 @@ from chatwoot_ai.errors import ApiError, error_json, from_validation_error
 from chatwoot_ai.observability import logger
 from chatwoot_ai.odoo import CustomerIn, QuotationIn, QuotationLine
 from chatwoot_ai.odoo.faults import write_disabled
+from chatwoot_ai.odoo.operations import ODOO_MAX_ID
 from chatwoot_ai.odoo.tenant import TenantOdoo, resolve_tenant
 
 WRITE_TOOLS = frozenset({"create_customer", "create_quotation"})
@@ -96,7 +97,7 @@ class GatewayMCP(FastMCP):
 server = GatewayMCP()
 
 Limit = Annotated[int, Field(ge=1, le=20, description="how many results, 1-20")]
-ProductId = Annotated[int, Field(ge=1, description="a product id from search_products")]
+ProductId = Annotated[int, Field(ge=1, le=ODOO_MAX_ID, description="a product id from search_products")]
 
 
 @server.tool(structured_output=False, annotations=types.ToolAnnotations(readOnlyHint=True, openWorldHint=False))
@@ -162,7 +163,7 @@ def create_customer(
              annotations=types.ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
                                                openWorldHint=False))
 def create_quotation(
-    customer_id: Annotated[int, Field(ge=1, description="id from find_customer or create_customer")],
+    customer_id: Annotated[int, Field(ge=1, le=ODOO_MAX_ID, description="id from find_customer or create_customer")],
     lines: Annotated[list[QuotationLine], Field(min_length=1, max_length=50)],
     note: Annotated[str | None, Field(max_length=2000)] = None,
 ) -> dict[str, Any]:
