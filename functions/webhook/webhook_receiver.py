@@ -8,17 +8,13 @@ start (measured with `python -X importtime`) and decide nothing.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from chatwoot_ai import aws
 from chatwoot_ai.api import error_for, http_result, raw_body
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.conversation.history import HistoryStore
-from chatwoot_ai.conversation.intake import Intake, IntakeSettings, Outcome
+from chatwoot_ai.conversation.intake import Busy, Intake, IntakeSettings, saturated, within
 from chatwoot_ai.errors import ApiError, bad_request
 from chatwoot_ai.memo import per_settings
 from chatwoot_ai.middleware import config_changes
@@ -50,48 +46,6 @@ def installation_of(event: dict[str, Any]) -> str:
         return check_installation(str(name))
     except ValueError as exc:
         raise bad_request(str(exc), "installation") from exc
-
-
-# DynamoDB's answers when it is saturated (throttled, or a conflicting transaction on the same items).
-SATURATED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                       "TransactionConflictException", "TransactionInProgressException"})
-
-
-class Busy(Exception):
-    """The intake did not finish in time, or DynamoDB is saturated: ask Chatwoot to come back (429 Retry-After)."""
-
-
-def saturated(exc: BaseException) -> bool:
-    if not isinstance(exc, ClientError):
-        return False
-    error = exc.response.get("Error", {}).get("Code", "")
-    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]  # type: ignore[attr-defined]
-    return error in SATURATED or "TransactionConflict" in reasons or "ThrottlingError" in reasons
-
-
-def within(seconds: float, work: Callable[[], Outcome]) -> Outcome:
-    """`work()`'s outcome, or Busy after `seconds`. The late work goes on in its thread and ends whole or not at all
-    (one transaction, then the send): a retry then finds it done ("duplicate", and the stored job is sent again)
-    or not begun ("queued"), never half-done. Without this, a slow write under saturation ran the function past its
-    Timeout and API Gateway answered 500."""
-    done = threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["outcome"] = work()
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="webhook-intake", daemon=True).start()
-    if not done.wait(seconds):
-        raise Busy(f"not answered within {seconds:.1f} s")
-    if "error" in box:
-        raise box["error"]
-    outcome: Outcome = box["outcome"]
-    return outcome
 
 
 def answer_budget(context: Any, settings: Settings) -> float:
