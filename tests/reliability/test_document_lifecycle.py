@@ -68,6 +68,17 @@ def test_delete_writes_a_tombstone_that_a_put_of_an_earlier_version_restores(clo
         assert http.get(base).json()["data"] == second
         assert http.delete(f"{cloud.url}/configs/{tenant}/default/nothing").status_code == 404
 
+        # Deleted credentials: the tenant's webhooks cannot be verified any more (401), whatever they are signed with.
+        assert http.delete(f"{base[:-len('config')]}credentials").json()["deleted"] is True
+        deadline = time.monotonic() + 30
+        while True:
+            raw, headers = signed(incoming(account_id, 12, 6, int(time.time() * 1000), "Oi de novo"), secret)
+            refused = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
+            if refused.status_code == 401 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert refused.status_code == 401, refused.text
+
 
 def test_credentials_keep_their_last_ten_versions_and_say_who_wrote_them(cloud: Any) -> None:
     tenant = "t_cred_" + uuid.uuid4().hex[:8]
