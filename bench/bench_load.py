@@ -62,7 +62,8 @@ def run(ctx: Any) -> list[Figure]:
                notes="until every message's handoff message, note and toggle_status reached the Chatwoot stub "
                      "(-1: did not drain within 480 s); worker debounce set to 0.1 s for this run"),
         Figure("5xx or failed requests under load", server_errors, "count", target="0", met=server_errors == 0,
-               notes=", ".join(f"{status}: {n}" for status, n in sorted(loaded.statuses.items()))),
+               notes=", ".join(f"{status}: {n}" for status, n in sorted(loaded.statuses.items()))
+               + f"; 429 answers retried after Retry-After: {loaded.retried_429}"),
         Figure("Chatwoot calls lost (per source message and kind)", lost, "count", target="0", met=lost == 0,
                notes=f"{unique} messages x {len(KINDS)} calls expected"),
         Figure("Chatwoot calls doubled", doubled + strays, "count", target="0", met=doubled + strays == 0),

@@ -67,7 +67,7 @@ export function setUnauthorizedHandler(fn) {
 
 export async function request(method, path, { body, headers = {}, key } = {}) {
   const base = apiUrl();
-  const all = { "X-Api-Key": key ?? adminKey() ?? "", ...headers };
+  const all = { "X-Api-Key": key ?? adminKey() ?? "", "X-Client": "viewer", ...headers };
   if (body !== undefined) all["Content-Type"] = "application/json";
   let response;
   try {
@@ -113,8 +113,9 @@ export const api = {
     }),
   mappings: () => request("GET", "/mapping"),
   putMappings: (mappings) => request("PUT", "/mapping", { body: { mappings } }),
-  deleteMapping: (account, inbox) =>
-    request("DELETE", `/mapping/${enc(account)}/${inbox === null || inbox === undefined ? "null" : enc(inbox)}`),
+  deleteMapping: (account, inbox, installation) =>
+    request("DELETE", `/mapping/${enc(account)}/${inbox === null || inbox === undefined ? "null" : enc(inbox)}` +
+      (installation && installation !== "default" ? `?installation=${enc(installation)}` : "")),
   collections: (tenant) => request("GET", "/collections" + (tenant ? `?tenant_id=${enc(tenant)}` : "")),
   jobs: (tenant) => request("GET", `/vectorize/jobs?tenant_id=${enc(tenant)}`),
   job: (id) => request("GET", `/vectorize/jobs/${enc(id)}`),

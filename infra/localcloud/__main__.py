@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from localcloud.state import DataDir
+from localcloud.state import PRIVATE_UMASK, DataDir
 
 
 def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     _data_dir_arg(reset)
 
     args = parser.parse_args(argv)
+    if args.command in ("run", "invoke"):
+        os.umask(PRIVATE_UMASK)  # the embedded Qdrant creates its files with the process's umask
     if args.command == "run":
         from localcloud.run import run
 

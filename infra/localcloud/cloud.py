@@ -21,7 +21,7 @@ from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
 from localcloud.qdrant_share import ADDRESS_ENV, FACTORY_ENV, QdrantShare
 from localcloud.sources import Source, build_sources
-from localcloud.state import DataDir
+from localcloud.state import DataDir, private_dir
 from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
 
 DEFAULT_SNAPSHOT_S = 2.0  # a kill -9 loses at most this much of the emulated cloud's data
@@ -408,7 +408,7 @@ class LocalCloud:
             local["QDRANT_URL"] = os.environ["QDRANT_URL"]
         local.update(self.extra_env)
         merged.update(local)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         self._saved_environ = {key: os.environ.get(key) for key in merged}
         os.environ.update(merged)
         return local

@@ -64,7 +64,7 @@ def run(port: int, host: str, stack_name: str, endpoint_url: str | None, data_di
             f"  viewer          {cloud.url}/viewer/",
             f"  owner's view    {cloud.url}/conversations/<tenant_id>, /playground/<tenant_id>, /metrics/<tenant_id>"
             "   (in the viewer: a tenant's Conversations, Playground and Metrics tabs)",
-            f"  Chatwoot hook   {cloud.url}/webhooks/chatwoot",
+            f"  Chatwoot hook   {cloud.url}/webhooks/chatwoot   (another Chatwoot server: .../chatwoot/<installation>)",
             f"  MCP (Odoo)      {cloud.url}/mcp",
             f"  emulated AWS    {cloud.endpoint_url}",
             f"  admin key       {cloud.admin_key}   (send as X-Api-Key)",

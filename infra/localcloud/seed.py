@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from localcloud.state import write_private
 from localcloud.template import ROOT
 
 DEMO_TENANT = "sandra"
@@ -85,8 +86,7 @@ def seed_demo(cloud: Any) -> str:
         "vectorize_token": secrets.token_urlsafe(24),
     }
     creds["odoo_api_key"] = odoo.api_key
-    secrets_file.write_text(json.dumps(creds, indent=2))
-    secrets_file.chmod(0o600)
+    write_private(secrets_file, json.dumps(creds, indent=2))
 
     admin = {"X-Api-Key": cloud.admin_key}
     base = f"{cloud.url}/configs/{DEMO_TENANT}/{DEMO_DOMAIN}"

@@ -30,8 +30,20 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("LOCALCLOUD_DATA_DIR") or ROOT / ".local")
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+PRIVATE_UMASK = 0o077  # `run` and `invoke`: what they create (Qdrant's files, logs, state) is the owner's only
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a folder only its owner can enter (0700), also when an earlier version made it 0755: it holds
+    tenants' texts (Qdrant, logs) and secrets. Issue 16, finding 9."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Written atomically, and 0600 from its creation (never readable by others, even for an instant)."""
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -78,12 +90,12 @@ class DataDir:
             if len(kept) >= 16:  # the template's MinLength
                 return kept
         key = secrets.token_urlsafe(24)
-        _write_private(path, key + "\n")
+        write_private(path, key + "\n")
         return key
 
     # ---------------------------------------------------------------- the running stack
     def write_run(self, info: dict[str, Any]) -> None:
-        _write_private(self.run_file, json.dumps({"pid": os.getpid(), **info}, indent=2) + "\n")
+        write_private(self.run_file, json.dumps({"pid": os.getpid(), **info}, indent=2) + "\n")
 
     def running(self) -> dict[str, Any] | None:
         """run.json of a live `make run` on this folder, else None (a file left by a killed run is ignored)."""

@@ -19,7 +19,8 @@ EVIL = "https://evil.example.com"
 
 
 def test_preflight_and_responses_allow_the_viewer_origin_only(stack_url: str, admin_key: str) -> None:
-    headers = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-api-key,if-match"}
+    headers = {"Access-Control-Request-Method": "PUT",
+               "Access-Control-Request-Headers": "x-api-key,if-match,x-client"}
     with httpx.Client(base_url=stack_url, timeout=30) as client:
         refused = client.options("/configs/t/retail/config", headers={"Origin": EVIL, **headers})
         assert refused.status_code >= 400
@@ -30,6 +31,7 @@ def test_preflight_and_responses_allow_the_viewer_origin_only(stack_url: str, ad
         assert allowed.headers["access-control-allow-origin"] == stack_url
         assert "x-api-key" in allowed.headers["access-control-allow-headers"].lower()
         assert "if-match" in allowed.headers["access-control-allow-headers"].lower()
+        assert "x-client" in allowed.headers["access-control-allow-headers"].lower()  # the viewer labels its writes
 
         response = client.get("/configs", headers={"Origin": EVIL, "X-Api-Key": admin_key})
         assert "access-control-allow-origin" not in response.headers

@@ -163,6 +163,7 @@ def test_restore_an_old_version_saves_it_as_a_new_version(
 
     stored = get_config(api, tenant_id)
     assert stored["version"] == 3
+    assert (stored["written_by"], get_config(api, tenant_id, version=2)["written_by"]) == ("viewer", "admin")
     assert stored["data"]["assistant"]["greeting"] == first["assistant"]["greeting"]
     assert stored["data"]["enabled"] is True
     assert get_config(api, tenant_id, version=2)["data"]["enabled"] is False  # history is never rewritten

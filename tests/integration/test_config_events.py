@@ -75,7 +75,7 @@ def test_each_committed_change_is_announced_once(api: httpx.Client, tenant_id: s
     api.delete(f"/mapping/{account}/2")
     mapping_changes = bus_events(lambda d: d.get("chatwoot_account_id") == account, 2)
     assert [e["detail"] for e in mapping_changes] == [
-        {"kind": "mapping", "chatwoot_account_id": account, "chatwoot_inbox_id": 2}] * 2
+        {"kind": "mapping", "chatwoot_account_id": account, "chatwoot_inbox_id": 2, "installation": "default"}] * 2
 
 
 def test_changes_after_a_refused_write_are_still_announced(api: httpx.Client, tenant_id: str,

@@ -77,7 +77,7 @@ def test_a_signed_delivery_is_applied_once(api: httpx.Client, odoo: httpx.Client
     assert credentials["data"]["odoo_webhook_secret"] == "****6789"  # merged, not dropped
     mapped = [m for m in api.get("/mapping").json()["mappings"] if m["chatwoot_account_id"] == account]
     assert mapped == [{"chatwoot_account_id": account, "chatwoot_inbox_id": 4, "tenant_id": tenant,
-                       "domain": "default", "channel": "whatsapp"}]
+                       "domain": "default", "channel": "whatsapp", "installation": "default"}]
 
 
 @pytest.mark.parametrize("case", ["wrong secret", "no signature", "old timestamp", "tampered body"])

@@ -25,6 +25,7 @@ import httpx
 from devtools.chatwoot_payloads import incoming, signed
 
 KINDS = ("message", "note", "toggle_status")
+MAX_429_RETRIES = 5
 
 
 @dataclass
@@ -52,6 +53,7 @@ class LoadResult:
     wall_s: float = 0.0
     drain_s: float | None = None
     errors: list[str] = field(default_factory=list)
+    retried_429: int = 0  # answers 429 (the receiver saturated) that were retried after Retry-After, as Chatwoot does
 
 
 def make_tenants(cloud_url: str, admin_key: str, chatwoot_url: str, count: int) -> list[Tenant]:
@@ -114,14 +116,20 @@ def fire(url: str, requests: list[Request], concurrency: int = 16) -> LoadResult
         return c
 
     def send(request: Request) -> None:
-        started = time.perf_counter()
-        try:
-            response = client().post(f"{url}/webhooks/chatwoot", content=request.raw, headers=request.headers)
-        except httpx.HTTPError as exc:
+        for _ in range(MAX_429_RETRIES):
+            started = time.perf_counter()
+            try:
+                response = client().post(f"{url}/webhooks/chatwoot", content=request.raw, headers=request.headers)
+            except httpx.HTTPError as exc:
+                with lock:
+                    result.errors.append(f"{type(exc).__name__}: {exc}")
+                    result.statuses[0] += 1
+                return
+            if response.status_code != 429:
+                break
             with lock:
-                result.errors.append(f"{type(exc).__name__}: {exc}")
-                result.statuses[0] += 1
-            return
+                result.retried_429 += 1
+            time.sleep(float(response.headers.get("retry-after", "1")))  # Chatwoot retries a 429 later
         elapsed = time.perf_counter() - started
         try:
             outcome = str(response.json().get("status") or response.json().get("error", {}).get("code"))

@@ -29,9 +29,10 @@ def test_webhooks_under_load_lose_nothing_and_double_nothing(cloud: Any, chatwoo
 
     assert result.errors == [], result.errors[:5]
     assert sum(result.statuses.values()) == len(requests) == TOTAL
-    assert set(result.statuses) == {200}, result.statuses
-    assert result.outcomes["queued"] == unique, result.outcomes
-    assert result.outcomes["duplicate"] == len(requests) - unique, result.outcomes
+    assert set(result.statuses) == {200}, result.statuses  # after retrying a 429 as Chatwoot does
+    assert result.outcomes["queued"] + result.outcomes["duplicate"] == len(requests), result.outcomes
+    # A 429's intake may still land after the answer (whole: one transaction); its retry then says "duplicate".
+    assert unique - result.retried_429 <= result.outcomes["queued"] <= unique, (result.outcomes, result.retried_429)
     assert result.drain_s is not None, "the queue did not drain"
 
     recorded = per_conversation(chatwoot, tenants)

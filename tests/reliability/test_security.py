@@ -28,7 +28,7 @@ def concrete(path: str) -> str:
 
 
 # Routes whose auth is a per-tenant signature over the body instead of a key.
-SIGNED = {"POST /webhooks/chatwoot", "POST /odoo-webhook"}
+SIGNED = {"POST /webhooks/chatwoot", "POST /webhooks/chatwoot/{installation}", "POST /odoo-webhook"}
 
 
 @pytest.fixture(scope="module")

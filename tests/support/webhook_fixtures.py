@@ -33,7 +33,9 @@ class FakeConfigs:
         self.configs: dict[str, Any] = {}
         self.creds: dict[str, Any] = {}
 
-    def resolve(self, account_id: int, inbox_id: int | None) -> Any:
+    def resolve(self, account_id: int, inbox_id: int | None, installation: str = "default") -> Any:
+        if installation != "default":  # these fakes hold the default installation's entries only
+            return None
         return self.mappings.get((account_id, inbox_id)) or self.mappings.get((account_id, None))
 
     def config(self, tenant_id: str, domain: str = "default") -> Any:

@@ -116,7 +116,7 @@ def test_resolve_prefers_the_inbox_entry_then_the_account_wide_one(world: World)
     world.service.put_mappings([
         Mapping(chatwoot_account_id=7, chatwoot_inbox_id=None, tenant_id="loja", domain="varejo"),
         Mapping(chatwoot_account_id=7, chatwoot_inbox_id=3, tenant_id="clinica", channel="whatsapp"),
-    ])
+    ], force=True)  # two tenants on one account: only an operator's deliberate choice (issue 16)
     cache = world.cache()
     assert cache.resolve(7, 3).tenant_id == "clinica"  # type: ignore[union-attr]
     account_wide = cache.resolve(7, 99)
@@ -211,7 +211,7 @@ def test_a_mapping_event_refreshes_that_account(world: World) -> None:
     world.service.put_mappings([Mapping(chatwoot_account_id=5, chatwoot_inbox_id=2, tenant_id="velha")])
     cache = world.cache()
     assert cache.resolve(5, 2).tenant_id == "velha"  # type: ignore[union-attr]
-    world.service.put_mappings([Mapping(chatwoot_account_id=5, chatwoot_inbox_id=2, tenant_id="nova")])
+    world.service.put_mappings([Mapping(chatwoot_account_id=5, chatwoot_inbox_id=2, tenant_id="nova")], force=True)
     assert cache.handle_event(event(mapping_detail(5, 2)))
     assert cache.resolve(5, 2).tenant_id == "nova"  # type: ignore[union-attr]
 

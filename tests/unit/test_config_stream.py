@@ -69,8 +69,8 @@ def test_each_committed_change_becomes_one_event_and_history_items_none(events: 
     details = [json.loads(e["Detail"]) for e in events.sent]
     assert details == [
         {"kind": "config", "tenant_id": "loja", "domain": "default", "config_type": "config", "version": 2},
-        {"kind": "mapping", "chatwoot_account_id": 7, "chatwoot_inbox_id": None},
-        {"kind": "mapping", "chatwoot_account_id": 7, "chatwoot_inbox_id": 3},
+        {"kind": "mapping", "chatwoot_account_id": 7, "chatwoot_inbox_id": None, "installation": "default"},
+        {"kind": "mapping", "chatwoot_account_id": 7, "chatwoot_inbox_id": 3, "installation": "default"},
     ]
     assert {(e["Source"], e["DetailType"]) for e in events.sent} == {("chatwoot-ai.config", "ConfigChanged")}
 

@@ -20,7 +20,7 @@ from chatwoot_ai.conversation.history import HistoryStore, conversation_pk
 from chatwoot_ai.conversation.pipeline import ConversationPipeline, PipelineSettings
 from chatwoot_ai.conversation.queue_job import ConversationJob
 from chatwoot_ai.conversation.retrieval import Retriever
-from chatwoot_ai.models import Credentials, TenantConfig
+from chatwoot_ai.models import ChannelOverride, Credentials, TenantConfig
 from devtools.doubles import ChatwootStub, LlmStub
 
 pytestmark = pytest.mark.slow  # crewai import (~4 s) and real crews
@@ -228,7 +228,7 @@ def test_only_enabled_collections_get_agents(world: dict[str, Any]) -> None:
     plan = world["factory"].plan(config, "instagram")
     assert plan.specialists == ["products"]
     assert plan.profile["max_length"] == 500
-    config.channels = {"instagram": {"max_length": 120}}
+    config.channels = {"instagram": ChannelOverride(max_length=120)}
     assert world["factory"].plan(config, "instagram").profile["max_length"] == 120
     world["factory"].run(plan, config, world["a"], "default", Turn(["oi"], []), "sk")
     assert not any("Business rules specialist" in p for p in world["llm"].prompts)

@@ -65,8 +65,10 @@ def test_missing_or_malformed_signature_headers() -> None:
         verify(SECRET, "1", None, b"{}", now=1)
     with pytest.raises(SignatureError, match="Timestamp header is missing"):
         verify(SECRET, None, "sha256=00", b"{}", now=1)
-    with pytest.raises(SignatureError, match="Unix time"):
-        verify(SECRET, "yesterday", "sha256=00", b"{}", now=1)
+    for malformed in ("yesterday", "9" * 400, "-5", "1e9"):  # a 400 naming the header, not a 401 (or a 500)
+        with pytest.raises(ApiError, match="Unix time") as refused:
+            verify(SECRET, malformed, "sha256=00", b"{}", now=1)
+        assert (refused.value.status, refused.value.field) == (400, "X-Chatwoot-Timestamp")
 
 
 # ---------------------------------------------------------------------------- filters
@@ -113,7 +115,9 @@ class FakeConfigs:
     configs: dict[str, TenantConfig] = field(default_factory=dict)
     creds: dict[str, Credentials] = field(default_factory=dict)
 
-    def resolve(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def resolve(self, account_id: int, inbox_id: int | None, installation: str = "default") -> Mapping | None:
+        if installation != "default":  # these fakes hold the default installation's entries only
+            return None
         return self.mappings.get((account_id, inbox_id)) or self.mappings.get((account_id, None))
 
     def config(self, tenant_id: str, domain: str = "default") -> TenantConfig | None:
@@ -221,9 +225,9 @@ def test_unknown_inbox_and_disabled_tenant_are_ignored_with_200(setup: dict[str,
 
 
 @pytest.mark.parametrize(("raw", "status", "field"), [
-    (b"{not json", 400, None),
-    (b"[1, 2]", 400, None),
-    (b"", 400, None),
+    (b"{not json", 400, "body"),
+    (b"[1, 2]", 400, "body"),
+    (b"", 400, "body"),
     (b'{"message_type": "incoming"}', 400, "event"),
     (json.dumps({"event": "message_created", "message_type": "incoming", "content": "oi",
                  "conversation": {"id": 1}}).encode(), 400, "account.id"),

@@ -58,7 +58,7 @@ function deleteMappingButton(m, after) {
   const inbox = m.chatwoot_inbox_id ?? t("common.all_inboxes");
   const remove = async () => {
     try {
-      await api.deleteMapping(m.chatwoot_account_id, m.chatwoot_inbox_id);
+      await api.deleteMapping(m.chatwoot_account_id, m.chatwoot_inbox_id, m.installation);
       flash(t("mappings.deleted"));
       after();
     } catch (err) {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,22 +36,73 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def read_json(body: str | bytes | None, *, object_only: bool = False) -> Any:
-    """The request body parsed as JSON, or a 400 saying it is missing, not JSON, or (`object_only`) not an object."""
+# Every API's body goes through read_json: the limits of a hostile body (issue 16) are checked in one place.
+MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit: nothing larger reaches a function in AWS
+MAX_JSON_DEPTH = 64  # our deepest document (a config with per-channel overrides) nests 4 levels
+_NOT_A_NUMBER = ("NaN", "Infinity", "-Infinity")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_json_value(data: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Raise ValueError unless `data` nests at most `max_depth` containers, its strings (keys too) are valid Unicode
+    (no lone surrogate from a `\\ud800` escape) and its numbers are finite. Iterative: no recursion to exhaust."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > max_depth:
+                raise ValueError(f"JSON nests deeper than {max_depth} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    stack.append((key, depth))
+                stack.append((item, depth + 1))
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError("a string holds a lone surrogate (not valid Unicode)") from exc
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+
+
+def read_json(body: str | bytes | None, *, object_only: bool = False, max_bytes: int = MAX_BODY_BYTES) -> Any:
+    """The request body parsed as JSON, or an error naming the field `body`: 400 when it is missing, not UTF-8, not
+    JSON, nested deeper than MAX_JSON_DEPTH, holds a lone surrogate or a non-finite number, or (`object_only`) is
+    not an object; 413 over `max_bytes`."""
     if not body:
-        raise bad_request("request body is required", code="missing_body")
+        raise bad_request("request body is required", "body", code="missing_body")
+    if len(body) > max_bytes:
+        raise ApiError(413, "payload_too_large", f"body over {max_bytes} bytes", "body")
+    if isinstance(body, bytes | bytearray):
+        try:
+            body = bytes(body).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise bad_request(f"body is not valid UTF-8 (byte {exc.start})", "body", code="invalid_json") from exc
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"body is not valid JSON: {exc}", code="invalid_json") from exc
+        data = json.loads(body, parse_constant=_refuse_constant)
+        check_json_value(data)
+    except RecursionError as exc:
+        raise bad_request(f"JSON nests deeper than {MAX_JSON_DEPTH} levels", "body", code="invalid_json") from exc
+    except ValueError as exc:
+        raise bad_request(f"body is not valid JSON: {exc}", "body", code="invalid_json") from exc
     if object_only and not isinstance(data, dict):
-        raise bad_request("body must be a JSON object", code="invalid_json")
+        raise bad_request("body must be a JSON object", "body", code="invalid_json")
     return data
+
+
+def request_body(app: BaseRouter) -> bytes:
+    """The current request's body as sent (Powertools' `decoded_body` decodes base64 bodies as UTF-8 and raises on
+    anything else; the reader says what is wrong instead)."""
+    return raw_body(app.current_event.raw_event)
 
 
 def parse_body(app: BaseRouter, model: type[ModelT]) -> ModelT:
     """The request body as `model`, or a 400/422 naming what is wrong."""
-    data = read_json(app.current_event.decoded_body)
+    data = read_json(request_body(app))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -61,8 +113,11 @@ def raw_body(event: dict[str, Any]) -> bytes:
     """An API Gateway v2 event's body exactly as sent (a signature covers these bytes, not a re-serialization)."""
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
-    return body.encode("utf-8")
+        try:
+            return base64.b64decode(body)
+        except ValueError as exc:
+            raise bad_request("body is not valid base64", "body") from exc
+    return str(body).encode("utf-8", "surrogatepass")
 
 
 # ---------------------------------------------------------------- the admin key
@@ -95,9 +150,9 @@ def error_for(exc: Exception, unexpected: str = "unhandled error") -> ApiError:
     return ApiError(500, "internal_error", "internal error; see the function logs")
 
 
-def http_result(status: int, body: dict[str, Any]) -> dict[str, Any]:
+def http_result(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway v2 result, for a handler without a resolver."""
-    return {"statusCode": status, "headers": {"content-type": "application/json"},
+    return {"statusCode": status, "headers": {"content-type": "application/json", **(headers or {})},
             "body": json.dumps(body, ensure_ascii=False)}
 
 

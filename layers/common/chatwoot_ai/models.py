@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 Channel = Literal["whatsapp", "instagram", "web_widget", "email", "api"]
 CHANNELS: tuple[str, ...] = ("whatsapp", "instagram", "web_widget", "email", "api")
@@ -25,6 +25,36 @@ _CHATWOOT_CHANNELS: dict[str, str] = {
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+# ---------------------------------------------------------------- bounds every model shares (issue 16, finding 3)
+MAX_ID = 2**53  # beyond JavaScript's safe integers (Chatwoot's and the viewer's ids are JS numbers): not an id
+MAX_COUNT = 10**9  # budgets, limits, counters: large enough for any real use, small enough to mean something
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")  # keeps \t, \n and \r for prose
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def no_control(value: str) -> str:
+    """Prose (a message, a greeting): no NUL or other control character; tab and line breaks are fine."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain NUL or other control characters")
+    return value
+
+
+def single_line(value: str) -> str:
+    """A name: no control character at all, not even a line break."""
+    if _NAME_CONTROL.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+ChatwootId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
+Prose = Annotated[str, Field(max_length=1000), AfterValidator(no_control)]
+Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s]+$")]
+Short = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
+Keyword = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(single_line)]
+
+
 def channel_from_chatwoot(value: str | None) -> str:
     """Chatwoot's `conversation.channel` ("Channel::Whatsapp") as one of ours; unknown ones are `api`."""
     return _CHATWOOT_CHANNELS.get(value or "", "api")
@@ -36,16 +66,32 @@ def check_identifier(value: str, name: str) -> str:
     return value
 
 
+DEFAULT_INSTALLATION = "default"
+_INSTALLATION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+def check_installation(value: str) -> str:
+    """A Chatwoot installation's short name: the path segment of `/webhooks/chatwoot/{installation}`."""
+    if not _INSTALLATION.match(value):
+        raise ValueError("installation must be 1-32 lower-case letters, digits, '_' or '-'")
+    return value
+
+
+Installation = Annotated[str, AfterValidator(check_installation)]
+
+
 class Mapping(BaseModel):
-    """Chatwoot account (+ inbox, or every inbox when null) -> tenant."""
+    """Chatwoot installation + account (+ inbox, or every inbox when null) -> tenant. Account ids are per
+    installation: two Chatwoot servers both have an account 1 (issue 16, finding 7)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    chatwoot_account_id: int = Field(ge=1)
-    chatwoot_inbox_id: int | None = Field(default=None, ge=1)
+    chatwoot_account_id: ChatwootId
+    chatwoot_inbox_id: ChatwootId | None = None
     tenant_id: str
     domain: str = "default"
     channel: Channel | None = None
+    installation: Installation = DEFAULT_INSTALLATION
 
     @field_validator("tenant_id", "domain")
     @classmethod
@@ -55,48 +101,49 @@ class Mapping(BaseModel):
 
 class Company(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str = Field(min_length=1, max_length=200)
-    language: str = "pt-BR"
-    timezone: str = "America/Sao_Paulo"
+    name: Name
+    language: str = Field(default="pt-BR", min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+    timezone: str = Field(default="America/Sao_Paulo", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")
 
 
 class Assistant(BaseModel):
     model_config = ConfigDict(extra="allow")
-    name: str = Field(default="Assistente", min_length=1, max_length=80)
-    greeting: str = Field(default="", max_length=1000)
+    name: Annotated[str, Field(min_length=1, max_length=80), AfterValidator(single_line)] = "Assistente"
+    greeting: Prose = ""
     style: Literal["friendly", "formal", "neutral", "technical"] = "friendly"
     emoji_usage: Literal["none", "low", "moderate", "high"] = "moderate"
 
 
 class ChatwootSettings(BaseModel):
     model_config = ConfigDict(extra="allow")
-    base_url: str = Field(pattern=r"^https?://")
+    base_url: Url
     # Hosts (or ".suffix" domains) the attachments' storage redirect may point at, beyond the well-known clouds.
-    storage_hosts: list[str] = Field(default_factory=list)
+    storage_hosts: list[Annotated[str, Field(min_length=1, max_length=253, pattern=r"^\.?[A-Za-z0-9.-]+$")]] = \
+        Field(default_factory=list, max_length=50)
 
 
 class LlmSettings(BaseModel):
     model_config = ConfigDict(extra="allow")
-    model: str | None = None
-    base_url: str | None = Field(default=None, pattern=r"^https?://")
+    model: Short | None = None
+    base_url: Url | None = None
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     timeout_s: float = Field(default=30.0, gt=0, le=300)
     # Budgets (None: no cap). Over a cap the turn gets the extractive answer or a handoff, never a partial reply.
-    max_calls_per_turn: int | None = Field(default=4, ge=0)
-    max_tokens_per_turn: int | None = Field(default=12000, ge=0)
-    max_calls_per_day: int | None = Field(default=None, ge=0)
-    max_tokens_per_day: int | None = Field(default=None, ge=0)
+    max_calls_per_turn: Count | None = 4
+    max_tokens_per_turn: Count | None = 12000
+    max_calls_per_day: Count | None = None
+    max_tokens_per_day: Count | None = None
     # OpenAI-compatible `POST {base_url}/audio/transcriptions` for voice notes Chatwoot did not transcribe.
-    transcription_model: str | None = None
+    transcription_model: Short | None = None
     # A model that reads images (chat completions with an image part); without it a photo gets a friendly message.
-    vision_model: str | None = None
+    vision_model: Short | None = None
 
 
 class OdooSettings(BaseModel):
     model_config = ConfigDict(extra="allow")
-    url: str = Field(pattern=r"^https?://")
-    db: str = Field(min_length=1)
-    username: str = Field(min_length=1)
+    url: Url
+    db: Short
+    username: Short
     protocol: Literal["xmlrpc", "json2"] = "xmlrpc"
     # Write tools (create_customer, create_quotation) only when the tenant turns them on.
     allow_write: bool = False
@@ -105,15 +152,15 @@ class OdooSettings(BaseModel):
 
 class Handoff(BaseModel):
     model_config = ConfigDict(extra="allow")
-    keywords: list[str] = Field(default_factory=lambda: ["atendente", "humano"])
-    message: str = "Vou chamar um atendente."
+    keywords: list[Keyword] = Field(default_factory=lambda: ["atendente", "humano"], max_length=100)
+    message: Prose = "Vou chamar um atendente."
     # What the customer reads when nothing in the tenant's data answers (empty: "Vou verificar com a equipe...").
-    no_answer_message: str = Field(default="", max_length=1000)
+    no_answer_message: Prose = ""
     min_confidence: float = Field(default=0.35, ge=0.0, le=1.0)
     # A message the bot cannot read (a sticker, a video, a file...) also goes to a human, after the short reply.
     on_unreadable_attachment: bool = False
     # A human takeover ends after this many minutes without a human reply (None: only when resolved/pending again).
-    takeover_idle_minutes: float | None = Field(default=None, gt=0)
+    takeover_idle_minutes: float | None = Field(default=None, gt=0, le=60 * 24 * 365)
 
 
 class Insights(BaseModel):
@@ -134,7 +181,7 @@ def _check_days(value: list[int]) -> list[int]:
 
 class OpeningPeriod(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    days: list[int]
+    days: list[int] = Field(max_length=7)
     start: str = Field(pattern=_HHMM)
     end: str = Field(pattern=_HHMM)
 
@@ -145,12 +192,12 @@ class BusinessHours(BaseModel):
     """In `company.timezone`; `periods` (split shifts, Saturday mornings) replaces days/start/end when given."""
 
     model_config = ConfigDict(extra="allow")
-    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], max_length=7)
     start: str = Field(default="09:00", pattern=_HHMM)
     end: str = Field(default="18:00", pattern=_HHMM)
-    periods: list[OpeningPeriod] | None = None
-    holidays: list[str] = Field(default_factory=list)
-    closed_message: str = Field(default="", max_length=1000)
+    periods: list[OpeningPeriod] | None = Field(default=None, max_length=50)
+    holidays: list[str] = Field(default_factory=list, max_length=400)
+    closed_message: Prose = ""
 
     _days = field_validator("days")(_check_days)
 
@@ -167,6 +214,13 @@ class BusinessHours(BaseModel):
                                                                             end=self.end)]
 
 
+class ChannelOverride(BaseModel):
+    """A tenant's formatting override for one channel (conversation/channels.yaml holds the defaults)."""
+
+    model_config = ConfigDict(extra="allow")
+    max_length: int | None = Field(default=None, ge=1, le=100_000)
+
+
 class TenantConfig(BaseModel):
     """The `config` document: behaviour, nothing secret. Unknown top-level fields are kept."""
 
@@ -175,7 +229,7 @@ class TenantConfig(BaseModel):
     company: Company
     assistant: Assistant = Field(default_factory=Assistant)
     enabled: bool = True
-    enabled_collections: list[str] = Field(default_factory=lambda: list(DEFAULT_COLLECTIONS))
+    enabled_collections: list[str] = Field(default_factory=lambda: list(DEFAULT_COLLECTIONS), max_length=50)
     chatwoot: ChatwootSettings | None = None
     llm: LlmSettings | None = None
     odoo: OdooSettings | None = None
@@ -183,7 +237,7 @@ class TenantConfig(BaseModel):
     business_hours: BusinessHours | None = None
     insights: Insights = Field(default_factory=Insights)
     # Per-channel formatting overrides: {"whatsapp": {"max_length": 600, ...}}.
-    channels: dict[str, dict[str, object]] = Field(default_factory=dict)
+    channels: dict[str, ChannelOverride] = Field(default_factory=dict, max_length=20)
 
     @field_validator("enabled_collections")
     @classmethod

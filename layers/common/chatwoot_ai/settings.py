@@ -45,6 +45,8 @@ class ConfigCacheSettings(_Group):
     model_config = SettingsConfigDict(env_prefix="CONFIG_")
     max_staleness_s: float = 5.0
     fallback_dir: str = ""
+    # Versions of a credentials document kept (CONFIG_CREDENTIAL_VERSIONS); older ones are deleted at each write.
+    credential_versions: int = Field(default=10, ge=1)
 
 
 class WebhookSettings(_Group):
@@ -57,6 +59,10 @@ class WebhookSettings(_Group):
     dedupe_delivery_id: bool = True
     # After the tenant's chatwoot_webhook_secret changes, the previous one is still accepted this long (0: never).
     secret_overlap_s: int = 3600
+    # Chatwoot waits 5 s. Past this (or the function's own deadline less 0.5 s) the receiver answers 429 with
+    # Retry-After, which Chatwoot retries, instead of being killed at its Timeout (a 500). Issue 16, finding 8.
+    answer_within_s: float = Field(default=4.0, gt=0)
+    retry_after_s: int = Field(default=5, ge=1)
 
 
 class ConversationSettings(_Group):

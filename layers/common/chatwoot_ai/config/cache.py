@@ -21,7 +21,7 @@ from typing import Any
 from chatwoot_ai.config.events import is_config_changed_event
 from chatwoot_ai.config.fallback import FileFallback
 from chatwoot_ai.config.tables import ConfigStore, MappingStore
-from chatwoot_ai.models import Credentials, Mapping, TenantConfig
+from chatwoot_ai.models import DEFAULT_INSTALLATION, Credentials, Mapping, TenantConfig
 from chatwoot_ai.observability import logger
 
 DocKey = tuple[str, str, str]
@@ -63,18 +63,19 @@ class ConfigCache:
         self.retry_after_s = min(retry_after_s, max_staleness_s)
         self.clock = clock
         self._docs: dict[DocKey, _Entry] = {}
-        self._accounts: dict[int, _Entry] = {}
+        self._accounts: dict[tuple[str, int], _Entry] = {}  # (installation, account id)
         self._domains: dict[str, _Entry] = {}
         self._locks: dict[object, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.stats = {"hits": 0, "loads": 0, "revalidations": 0, "fallbacks": 0}
 
     # ---------------------------------------------------------------- public reads (the hot path)
-    def resolve(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def resolve(self, account_id: int, inbox_id: int | None,
+                installation: str = DEFAULT_INSTALLATION) -> Mapping | None:
         """The mapping for this inbox, else the account-wide one (inbox null), else None."""
-        entry = self._accounts.get(account_id)
+        entry = self._accounts.get((installation, account_id))
         if entry is None or entry.expires <= self.clock():
-            entry = self._load_account(account_id)
+            entry = self._load_account((installation, account_id))
         found: dict[int | None, Mapping] = entry.value or {}
         return found.get(inbox_id) or found.get(None)
 
@@ -116,9 +117,9 @@ class ConfigCache:
         detail = event["detail"]
         try:
             if detail.get("kind") == "mapping":
-                account_id = int(detail["chatwoot_account_id"])
-                if account_id in self._accounts:
-                    self._load_account(account_id, force=True)
+                account = (str(detail.get("installation") or DEFAULT_INSTALLATION), int(detail["chatwoot_account_id"]))
+                if account in self._accounts:
+                    self._load_account(account, force=True)
             elif detail.get("kind") == "config":
                 key = (str(detail["tenant_id"]), str(detail.get("domain") or "default"), str(detail["config_type"]))
                 self._domains.pop(key[0], None)
@@ -161,7 +162,7 @@ class ConfigCache:
                         return fresh
                 self.stats["loads"] += 1
                 stored = self.configs.get(tenant_id, domain, config_type)
-                if stored is None:
+                if stored is None or stored.deleted:  # a tombstone: the document is gone
                     fresh = _Entry(None, None, now + self.negative_ttl_s, "dynamodb")
                 else:
                     fresh = _Entry(parse_document(config_type, stored.data), stored.version,
@@ -190,12 +191,14 @@ class ConfigCache:
         return self._load_list(self._domains, "domains", tenant_id, lambda: self.configs.domains(tenant_id),
                                lambda: self.fallback.domains(tenant_id), "domain list", {"tenant_id": tenant_id})
 
-    def _load_account(self, account_id: int, force: bool = False) -> _Entry:
+    def _load_account(self, account: tuple[str, int], force: bool = False) -> _Entry:
+        installation, account_id = account
         return self._load_list(
-            self._accounts, "account", account_id,
-            lambda: {m.chatwoot_inbox_id: m for m in self.mappings.account(account_id)},
-            lambda: {m.chatwoot_inbox_id: m for m in self.fallback.mappings() if m.chatwoot_account_id == account_id},
-            "mapping", {"chatwoot_account_id": account_id}, force)
+            self._accounts, "account", account,
+            lambda: {m.chatwoot_inbox_id: m for m in self.mappings.account(account_id, installation)},
+            lambda: {m.chatwoot_inbox_id: m for m in self.fallback.mappings()
+                     if (m.installation, m.chatwoot_account_id) == account},
+            "mapping", {"chatwoot_account_id": account_id, "installation": installation}, force)
 
     def _load_list(self, entries: dict[Any, _Entry], kind: str, key: Any, read: Callable[[], Any],
                    from_files: Callable[[], Any], what: str, log: dict[str, Any], force: bool = False) -> _Entry:

@@ -31,8 +31,9 @@ def config_detail(tenant_id: str, domain: str, config_type: str, version: int | 
             "version": version}
 
 
-def mapping_detail(account_id: int, inbox_id: int | None) -> dict[str, Any]:
-    return {"kind": "mapping", "chatwoot_account_id": account_id, "chatwoot_inbox_id": inbox_id}
+def mapping_detail(account_id: int, inbox_id: int | None, installation: str = "default") -> dict[str, Any]:
+    return {"kind": "mapping", "chatwoot_account_id": account_id, "chatwoot_inbox_id": inbox_id,
+            "installation": installation}
 
 
 def _attr(image: dict[str, Any], name: str) -> Any:
@@ -62,7 +63,8 @@ def detail_from_stream_record(record: dict[str, Any]) -> dict[str, Any] | None:
                              str(_attr(image, "config_type")), version)
     if kind == "mapping":
         inbox = _attr(image, "chatwoot_inbox_id")
-        return mapping_detail(int(_attr(image, "chatwoot_account_id")), int(inbox) if inbox is not None else None)
+        return mapping_detail(int(_attr(image, "chatwoot_account_id")), int(inbox) if inbox is not None else None,
+                              str(_attr(image, "installation") or "default"))
     return None
 
 

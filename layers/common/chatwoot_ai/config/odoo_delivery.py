@@ -8,7 +8,9 @@ answer.
 
 Everything in one delivery is validated first and written in one DynamoDB transaction together with the delivery
 record: it is applied whole, once, or not at all. A delivery can only map inboxes that are free or already the
-tenant's own.
+tenant's own, of an account no other tenant maps in any form (account-wide or another inbox: issue 16, finding 1).
+The transaction's conditions hold the claimed entry and the account-wide one; another tenant's new inbox entry
+written between the read and the write (by another process) is the one race they do not cover.
 """
 
 from __future__ import annotations
@@ -22,21 +24,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chatwoot_ai.api import header, read_json
 from chatwoot_ai.config.service import MAX_ATTEMPTS, WRITE_LOCK, ConfigService, backoff, is_cancelled
+from chatwoot_ai.config.tables import inbox_sk
 from chatwoot_ai.errors import ApiError, bad_request, from_validation_error, unauthorized
-from chatwoot_ai.models import Channel, Mapping, check_identifier
+from chatwoot_ai.models import DEFAULT_INSTALLATION, Channel, ChatwootId, Installation, Mapping, check_identifier
 from chatwoot_ai.observability import logger
 from chatwoot_ai.signing import ODOO, SignatureError, verify
 
 SIGNATURE_TOLERANCE_S = 300
 DELIVERY_TTL_S = 7 * 24 * 3600
 SECRET_KEY = "odoo_webhook_secret"
+WRITTEN_BY = "odoo-webhook"
 
 
 class OdooMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    chatwoot_account_id: int = Field(ge=1)
-    chatwoot_inbox_id: int | None = Field(default=None, ge=1)
+    chatwoot_account_id: ChatwootId
+    chatwoot_inbox_id: ChatwootId | None = None
     channel: Channel | None = None
+    installation: Installation = DEFAULT_INSTALLATION
 
 
 class OdooDelivery(BaseModel):
@@ -121,22 +126,31 @@ class OdooWebhook:
         documents = []
         for config_type, data in delivery.documents.items():
             try:
-                doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data)
+                doc_items, result = self.service.prepare(delivery.tenant_id, delivery.domain, config_type, data,
+                                                         written_by=WRITTEN_BY)
             except ApiError as exc:
                 exc.field = f"documents.{config_type}" + (f".{exc.field}" if exc.field else "")
                 raise
             items += doc_items
             documents.append({"config_type": config_type, "version": result["version"]})
         updated_at = self.service.now()
+        written: set[tuple[str, str]] = set()
+        account_wide: dict[tuple[str, str], dict[str, Any]] = {}
         for index, entry in enumerate(delivery.mappings):
             mapping = Mapping(tenant_id=delivery.tenant_id, domain=delivery.domain, **entry.model_dump())
-            owner = self.service.mappings.get(mapping.chatwoot_account_id, mapping.chatwoot_inbox_id)
-            if owner is not None and owner.tenant_id != delivery.tenant_id:
-                raise ApiError(403, "forbidden", "this inbox is mapped to another tenant", f"mappings.{index}")
+            if self.service.claim_conflict(mapping) is not None:  # in any form: account-wide or any of its inboxes
+                raise ApiError(403, "forbidden", "this account is mapped to another tenant", f"mappings.{index}")
             put = self.service.mappings.put_item(mapping, updated_at)
             put["Put"]["ConditionExpression"] = "attribute_not_exists(pk) OR tenant_id = :tenant"
             put["Put"]["ExpressionAttributeValues"] = {":tenant": {"S": delivery.tenant_id}}
             items.append(put)
+            pk = put["Put"]["Item"]["pk"]["S"]
+            written.add((pk, put["Put"]["Item"]["sk"]["S"]))
+            account_wide[(pk, inbox_sk(None))] = {  # must stay absent or ours while we write
+                "TableName": self.service.mappings.table_name, "Key": {"pk": {"S": pk}, "sk": {"S": inbox_sk(None)}},
+                "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :tenant",
+                "ExpressionAttributeValues": {":tenant": {"S": delivery.tenant_id}}}
+        items += [{"ConditionCheck": check} for key, check in account_wide.items() if key not in written]
         result = {"delivery_id": delivery.delivery_id, "tenant_id": delivery.tenant_id,
                   "domain": delivery.domain, "documents": documents, "mappings": len(delivery.mappings),
                   "duplicate": False}
@@ -149,6 +163,8 @@ class OdooWebhook:
             "ExpressionAttributeValues": {":now": {"N": str(int(self.clock()))}},
         }})
         self.service.client.transact_write_items(TransactItems=items)
+        for config_type in delivery.documents:
+            self.service.prune(delivery.tenant_id, delivery.domain, config_type)
         logger.info("odoo delivery applied", extra={"tenant_id": delivery.tenant_id,
                                                     "delivery_id": delivery.delivery_id})
         return result

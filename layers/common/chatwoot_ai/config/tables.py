@@ -4,10 +4,14 @@ Config table (`pk`, `sk`):
 - head item   `pk=TENANT#{tenant_id}#{domain}`, `sk=HEAD#{config_type}`: the latest version, full document. Conditional
   writes on its `version` make concurrent writers safe (If-Match, and version numbers never repeat).
 - version item `pk=TENANT#{tenant_id}#{domain}`, `sk=V#{config_type}#{version:010d}`: one per version, never changed.
-  Both carry `kind`, `tenant_id`, `domain`, `config_type`, `version`, `updated_at` and either `data` (JSON text) or,
-  for secret types, `secret` (a KMS ciphertext of the JSON).
-Mapping table: `pk=ACCOUNT#{chatwoot_account_id}`, `sk=INBOX#{chatwoot_inbox_id}` (`INBOX#*` for the whole account),
-so one Query returns everything an account maps, inbox-specific entries and the account-wide one together.
+  Both carry `kind`, `tenant_id`, `domain`, `config_type`, `version`, `updated_at`, `written_by` (who wrote it:
+  "admin", "viewer", "odoo-webhook", ...) and either `data` (JSON text) or, for secret types, `secret` (a KMS
+  ciphertext of the JSON). A DELETE writes a tombstone version: `deleted` true and `data` "{}"; the versions before it
+  stay, and a PUT after it starts the document again (restoring is a PUT of an earlier version's data).
+Mapping table: `pk=ACCOUNT#{chatwoot_account_id}` (installation "default", the key stored data already has) or
+`pk=ACCOUNT#{installation}#{chatwoot_account_id}` (any other installation), `sk=INBOX#{chatwoot_inbox_id}` (`INBOX#*`
+for the whole account), so one Query returns everything an account maps, inbox-specific entries and the account-wide
+one together.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatwoot_ai.config.crypto import CredentialsCipher
-from chatwoot_ai.models import Mapping
+from chatwoot_ai.models import DEFAULT_INSTALLATION, Mapping
 
 SECRET_TYPES = frozenset({"credentials"})
 ACCOUNT_WIDE = "*"
@@ -35,8 +39,10 @@ def version_sk(config_type: str, version: int) -> str:
     return f"V#{config_type}#{version:010d}"
 
 
-def account_pk(account_id: int) -> str:
-    return f"ACCOUNT#{account_id}"
+def account_pk(account_id: int, installation: str = DEFAULT_INSTALLATION) -> str:
+    if installation == DEFAULT_INSTALLATION:
+        return f"ACCOUNT#{account_id}"  # the key written before installations existed: stored mappings keep working
+    return f"ACCOUNT#{installation}#{account_id}"
 
 
 def inbox_sk(inbox_id: int | None) -> str:
@@ -55,6 +61,11 @@ def _n(item: dict[str, Any], name: str) -> int | None:
     return None
 
 
+def _deleted(item: dict[str, Any]) -> bool:
+    value = item.get("deleted")
+    return isinstance(value, dict) and value.get("BOOL") is True
+
+
 @dataclass
 class StoredDocument:
     tenant_id: str
@@ -63,10 +74,13 @@ class StoredDocument:
     version: int
     updated_at: str
     data: dict[str, Any] = field(repr=False)
+    written_by: str = ""
+    deleted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"tenant_id": self.tenant_id, "domain": self.domain, "config_type": self.config_type,
-                "version": self.version, "updated_at": self.updated_at, "data": self.data}
+                "version": self.version, "updated_at": self.updated_at, "written_by": self.written_by or None,
+                "data": self.data}
 
 
 @dataclass
@@ -103,19 +117,20 @@ class ConfigStore:
         return self._document(item) if item else None
 
     def versions(self, tenant_id: str, domain: str, config_type: str) -> list[dict[str, Any]]:
-        """Every version, newest first: `[{"version", "updated_at"}]`."""
+        """Every version kept, newest first: `[{"version", "updated_at", "written_by", "deleted"}]`."""
         out: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": tenant_pk(tenant_id, domain)},
                                           ":prefix": {"S": f"V#{config_type}#"}},
-            "ProjectionExpression": "version, updated_at",
+            "ProjectionExpression": "version, updated_at, written_by, deleted",
             "ScanIndexForward": False,
         }
         while True:
             response = self.client.query(**kwargs)
-            out += [{"version": _n(i, "version"), "updated_at": _s(i, "updated_at")} for i in response["Items"]]
+            out += [{"version": _n(i, "version"), "updated_at": _s(i, "updated_at"),
+                     "written_by": _s(i, "written_by"), "deleted": _deleted(i)} for i in response["Items"]]
             if "LastEvaluatedKey" not in response:
                 return out
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -125,7 +140,7 @@ class ConfigStore:
         out: list[HeadSummary] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "FilterExpression": "#kind = :head",
+            "FilterExpression": "#kind = :head AND attribute_not_exists(deleted)",
             "ExpressionAttributeNames": {"#kind": "kind", "#domain": "domain"},
             "ExpressionAttributeValues": {":head": {"S": "head"}},
             "ProjectionExpression": "tenant_id, #domain, config_type, version, updated_at",
@@ -146,7 +161,7 @@ class ConfigStore:
         found: set[str] = set()
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "FilterExpression": "#kind = :head AND tenant_id = :tenant",
+            "FilterExpression": "#kind = :head AND tenant_id = :tenant AND attribute_not_exists(deleted)",
             "ExpressionAttributeNames": {"#kind": "kind", "#domain": "domain"},
             "ExpressionAttributeValues": {":head": {"S": "head"}, ":tenant": {"S": tenant_id}},
             "ProjectionExpression": "#domain",
@@ -160,14 +175,20 @@ class ConfigStore:
 
     # ---------------------------------------------------------------- writes
     def put_items(self, tenant_id: str, domain: str, config_type: str, data: dict[str, Any], version: int,
-                  expected: int | None, updated_at: str) -> list[dict[str, Any]]:
+                  expected: int | None, updated_at: str, written_by: str = "",
+                  deleted: bool = False) -> list[dict[str, Any]]:
         """The TransactWriteItems entries that store `version`: the head (only if it is still at `expected`; absent
-        when `expected` is None) and the immutable version item."""
+        when `expected` is None) and the immutable version item. `deleted`: a tombstone (no data)."""
         attrs: dict[str, Any] = {
             "tenant_id": {"S": tenant_id}, "domain": {"S": domain}, "config_type": {"S": config_type},
             "version": {"N": str(version)}, "updated_at": {"S": updated_at},
         }
-        if config_type in SECRET_TYPES:
+        if written_by:
+            attrs["written_by"] = {"S": written_by[:200]}
+        if deleted:
+            attrs["deleted"] = {"BOOL": True}
+            attrs["data"] = {"S": "{}"}
+        elif config_type in SECRET_TYPES:
             if self.cipher is None:
                 raise RuntimeError("no KMS key configured for secret documents")
             attrs["secret"] = {"B": self.cipher.encrypt(data, tenant_id, domain, config_type)}
@@ -187,6 +208,17 @@ class ConfigStore:
             {"Put": {"TableName": self.table_name, "Item": history, "ConditionExpression": "attribute_not_exists(pk)"}},
         ]
 
+    def prune(self, tenant_id: str, domain: str, config_type: str, keep: int) -> int:
+        """Delete the version items beyond the newest `keep` (credential history is kept to the last N: an old
+        secret is a liability, not a record). Returns how many were deleted. Best effort after the write: a version
+        left behind by a failure here goes at the next write."""
+        numbers = [v["version"] for v in self.versions(tenant_id, domain, config_type)]
+        old = [n for n in numbers[keep:] if n is not None]
+        for number in old:
+            self.client.delete_item(TableName=self.table_name,
+                                    Key=self._key(tenant_id, domain, version_sk(config_type, number)))
+        return len(old)
+
     # ---------------------------------------------------------------- helpers
     @staticmethod
     def _key(tenant_id: str, domain: str, sk: str) -> dict[str, Any]:
@@ -196,14 +228,14 @@ class ConfigStore:
         tenant_id = _s(item, "tenant_id") or ""
         domain = _s(item, "domain") or ""
         config_type = _s(item, "config_type") or ""
-        if "secret" in item:
+        if "secret" in item and not _deleted(item):
             if self.cipher is None:
                 raise RuntimeError("no KMS key configured for secret documents")
             data = self.cipher.decrypt(item["secret"]["B"], tenant_id, domain, config_type)
         else:
             data = json.loads(_s(item, "data") or "{}")
         return StoredDocument(tenant_id, domain, config_type, _n(item, "version") or 0,
-                              _s(item, "updated_at") or "", data)
+                              _s(item, "updated_at") or "", data, _s(item, "written_by") or "", _deleted(item))
 
 
 def mapping_from_item(item: dict[str, Any]) -> Mapping:
@@ -215,6 +247,7 @@ def mapping_from_item(item: dict[str, Any]) -> Mapping:
         tenant_id=_s(item, "tenant_id") or "",
         domain=_s(item, "domain") or "default",
         channel=channel.get("S") if "S" in channel else None,
+        installation=_s(item, "installation") or DEFAULT_INSTALLATION,
     )
 
 
@@ -225,16 +258,17 @@ class MappingStore:
         self.client = client
         self.table_name = table_name
 
-    def account(self, account_id: int) -> list[Mapping]:
+    def account(self, account_id: int, installation: str = DEFAULT_INSTALLATION) -> list[Mapping]:
         response = self.client.query(
             TableName=self.table_name, KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": account_pk(account_id)}}, ConsistentRead=True)
+            ExpressionAttributeValues={":pk": {"S": account_pk(account_id, installation)}}, ConsistentRead=True)
         return [mapping_from_item(item) for item in response["Items"]]
 
-    def get(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def get(self, account_id: int, inbox_id: int | None,
+            installation: str = DEFAULT_INSTALLATION) -> Mapping | None:
         response = self.client.get_item(
             TableName=self.table_name, ConsistentRead=True,
-            Key={"pk": {"S": account_pk(account_id)}, "sk": {"S": inbox_sk(inbox_id)}})
+            Key={"pk": {"S": account_pk(account_id, installation)}, "sk": {"S": inbox_sk(inbox_id)}})
         item = response.get("Item")
         return mapping_from_item(item) if item else None
 
@@ -247,13 +281,14 @@ class MappingStore:
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        out.sort(key=lambda m: (m.chatwoot_account_id, m.chatwoot_inbox_id or 0))
+        out.sort(key=lambda m: (m.installation != DEFAULT_INSTALLATION, m.installation, m.chatwoot_account_id,
+                                m.chatwoot_inbox_id or 0))
         return out
 
     def put_item(self, mapping: Mapping, updated_at: str) -> dict[str, Any]:
         """The TransactWriteItems entry that upserts one mapping."""
         item: dict[str, Any] = {
-            "pk": {"S": account_pk(mapping.chatwoot_account_id)},
+            "pk": {"S": account_pk(mapping.chatwoot_account_id, mapping.installation)},
             "sk": {"S": inbox_sk(mapping.chatwoot_inbox_id)},
             "kind": {"S": "mapping"},
             "chatwoot_account_id": {"N": str(mapping.chatwoot_account_id)},
@@ -264,11 +299,14 @@ class MappingStore:
             "channel": {"S": mapping.channel} if mapping.channel else {"NULL": True},
             "updated_at": {"S": updated_at},
         }
+        if mapping.installation != DEFAULT_INSTALLATION:
+            item["installation"] = {"S": mapping.installation}
         return {"Put": {"TableName": self.table_name, "Item": item}}
 
-    def delete(self, account_id: int, inbox_id: int | None) -> Mapping | None:
+    def delete(self, account_id: int, inbox_id: int | None,
+               installation: str = DEFAULT_INSTALLATION) -> Mapping | None:
         response = self.client.delete_item(
             TableName=self.table_name, ReturnValues="ALL_OLD",
-            Key={"pk": {"S": account_pk(account_id)}, "sk": {"S": inbox_sk(inbox_id)}})
+            Key={"pk": {"S": account_pk(account_id, installation)}, "sk": {"S": inbox_sk(inbox_id)}})
         item = response.get("Attributes")
         return mapping_from_item(item) if item else None

@@ -246,7 +246,8 @@ class CrewFactory:
         per enabled collection; the MCP agent with an LLM, Odoo and the gateway). `identified`: the contact gave an
         e-mail or phone; an anonymous web-widget visitor gets no order lookups."""
         channel = channel if channel in CHANNELS else "api"
-        profile = channel_profile(channel, config.channels)
+        profile = channel_profile(channel, {name: override.model_dump(exclude_none=True)
+                                                   for name, override in config.channels.items()})
         serves = profile.get("specialists")
         allowed = set(serves) if isinstance(serves, list) else set(SPECIALISTS)
         if not identified:

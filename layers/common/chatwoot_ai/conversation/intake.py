@@ -11,13 +11,17 @@ A repeat (Chatwoot's retry, or the same message through an agent bot and an acco
 condition; DynamoDB hands back the stored job, and the receiver sends *that* job again and answers "duplicate". So a
 receiver that died between the two steps loses nothing (the retry queues it), and a repeat never becomes a second
 answer: within 5 minutes SQS drops it, later the worker sees the same turn key already answered. A failure of either
-step answers 500 and Chatwoot retries; the transaction wrote nothing, or everything.
+step answers 500 and Chatwoot retries; the transaction wrote nothing, or everything. Saturation (the intake not done
+within its budget, DynamoDB throttling or a transaction conflict) answers 429 with Retry-After instead (`within`,
+`saturated`; the receiver applies them): Chatwoot retries that too, and the function is never killed at its Timeout.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,7 +55,7 @@ from chatwoot_ai.signing import SignatureError, verify
 class ConfigSource(Protocol):
     """The slice of the config cache (chatwoot_ai.config) the receiver uses."""
 
-    def resolve(self, account_id: int, inbox_id: int | None) -> Any: ...
+    def resolve(self, account_id: int, inbox_id: int | None, installation: str = "default") -> Any: ...
     def config(self, tenant_id: str, domain: str = "default") -> Any: ...
     def credentials(self, tenant_id: str, domain: str = "default") -> Any: ...
 
@@ -99,7 +103,9 @@ class Intake:
     clock: Any = time.time
 
     # ------------------------------------------------------------------ the path
-    def handle(self, raw_body: bytes, headers: dict[str, str]) -> Outcome:
+    def handle(self, raw_body: bytes, headers: dict[str, str], installation: str = "default") -> Outcome:
+        """`installation`: which Chatwoot server sent it (`/webhooks/chatwoot/{installation}`; the old URL is
+        "default"): account ids are per installation."""
         if len(raw_body) > self.settings.max_body_bytes:
             raise ApiError(413, "payload_too_large", f"body over {self.settings.max_body_bytes} bytes")
         payload: dict[str, Any] = read_json(raw_body, object_only=True)
@@ -116,9 +122,9 @@ class Intake:
         if conversation_id is None:
             field_name = "conversation.id" if event == "message_created" else "id"
             raise bad_request(f"`{field_name}` is required", field=field_name)
-        mapping = self.configs.resolve(account_id, inbox_id)
+        mapping = self.configs.resolve(account_id, inbox_id, installation)
         if mapping is None:
-            return _ignored("unknown inbox", account_id=account_id, inbox_id=inbox_id)
+            return _ignored("unknown inbox", account_id=account_id, inbox_id=inbox_id, installation=installation)
         tenant_id, domain = mapping.tenant_id, mapping.domain
         self._verify(tenant_id, domain, raw_body, headers)
         config = self.configs.config(tenant_id, domain)
@@ -257,3 +263,45 @@ class Intake:
                     raise Duplicate(ConversationJob.model_validate(json.loads(raw)) if raw else job) from exc
             raise  # a conflict with a concurrent transaction, or throttling: 500, and Chatwoot retries
 
+
+# ------------------------------------------------------------------ answering in time (issue 16, finding 8)
+# DynamoDB's answers when it is saturated (throttled, or a conflicting transaction on the same items).
+SATURATED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                       "TransactionConflictException", "TransactionInProgressException"})
+
+
+class Busy(Exception):
+    """The intake did not finish in time, or DynamoDB is saturated: ask Chatwoot to come back (429 Retry-After)."""
+
+
+def saturated(exc: BaseException) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    error = exc.response.get("Error", {}).get("Code", "")
+    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]  # type: ignore[attr-defined]
+    return error in SATURATED or "TransactionConflict" in reasons or "ThrottlingError" in reasons
+
+
+def within(seconds: float, work: Callable[[], Outcome]) -> Outcome:
+    """`work()`'s outcome, or Busy after `seconds`. The late work goes on in its thread and ends whole or not at all
+    (one transaction, then the send): a retry then finds it done ("duplicate", and the stored job is sent again)
+    or not begun ("queued"), never half-done. Without this, a slow write under saturation ran the function past its
+    Timeout and API Gateway answered 500."""
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["outcome"] = work()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="webhook-intake", daemon=True).start()
+    if not done.wait(seconds):
+        raise Busy(f"not answered within {seconds:.1f} s")
+    if "error" in box:
+        raise box["error"]
+    outcome: Outcome = box["outcome"]
+    return outcome

@@ -24,10 +24,12 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from pydantic import Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
+from chatwoot_ai.api import MAX_BODY_BYTES, read_json
 from chatwoot_ai.errors import ApiError, error_json, from_validation_error
 from chatwoot_ai.observability import logger
 from chatwoot_ai.odoo import CustomerIn, QuotationIn, QuotationLine
 from chatwoot_ai.odoo.faults import write_disabled
+from chatwoot_ai.odoo.operations import ODOO_MAX_ID
 from chatwoot_ai.odoo.tenant import TenantOdoo, resolve_tenant
 
 WRITE_TOOLS = frozenset({"create_customer", "create_quotation"})
@@ -95,7 +97,7 @@ class GatewayMCP(FastMCP):
 server = GatewayMCP()
 
 Limit = Annotated[int, Field(ge=1, le=20, description="how many results, 1-20")]
-ProductId = Annotated[int, Field(ge=1, description="a product id from search_products")]
+ProductId = Annotated[int, Field(ge=1, le=ODOO_MAX_ID, description="a product id from search_products")]
 
 
 @server.tool(structured_output=False, annotations=types.ToolAnnotations(readOnlyHint=True, openWorldHint=False))
@@ -161,7 +163,7 @@ def create_customer(
              annotations=types.ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
                                                openWorldHint=False))
 def create_quotation(
-    customer_id: Annotated[int, Field(ge=1, description="id from find_customer or create_customer")],
+    customer_id: Annotated[int, Field(ge=1, le=ODOO_MAX_ID, description="id from find_customer or create_customer")],
     lines: Annotated[list[QuotationLine], Field(min_length=1, max_length=50)],
     note: Annotated[str | None, Field(max_length=2000)] = None,
 ) -> dict[str, Any]:
@@ -180,6 +182,13 @@ class McpEndpoint:
         except ApiError as exc:
             await _send_json(send, exc.status, error_json(exc))
             return
+        if scope.get("method") == "POST":
+            body = await _read_body(receive)
+            refusal = jsonrpc_refusal(body)
+            if refusal is not None:
+                await _send_json(send, 400, refusal)
+                return
+            receive = _replay(body)
         token = current_tenant.set(tenant)
         try:
             manager = StreamableHTTPSessionManager(app=server._mcp_server, json_response=True, stateless=True)
@@ -187,6 +196,54 @@ class McpEndpoint:
                 await manager.handle_request(scope, receive, send)
         finally:
             current_tenant.reset(token)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES:  # past the limit keep draining, but stop keeping: read_json refuses it
+            chunks.append(chunk)
+        else:
+            chunks = [b"x" * (MAX_BODY_BYTES + 1)]
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """A `receive` that hands the SDK the body already read."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive  # type: ignore[return-value]
+
+
+def jsonrpc_refusal(body: bytes) -> str | None:
+    """A JSON-RPC error for a body the SDK must not see (it answered -32603 to a deeply nested one): -32700 (parse
+    error) when read_json refuses it (size, depth, UTF-8, not JSON), -32600 (invalid request) when it is not a
+    request object (or a list of them) of JSON-RPC 2.0. None: hand it to the SDK."""
+    try:
+        data = read_json(body)
+    except ApiError as exc:
+        return _jsonrpc_error(-32700, f"Parse error: {exc.message}", exc.field)
+    messages = data if isinstance(data, list) and data else [data]
+    if not all(isinstance(m, dict) and m.get("jsonrpc") == "2.0" for m in messages):
+        return _jsonrpc_error(-32600, "Invalid request: a JSON-RPC 2.0 object is expected", "body")
+    return None
+
+
+def _jsonrpc_error(code: int, message: str, field: str | None) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": None,
+                       "error": {"code": code, "message": message, "data": {"field": field or "body"}}})
 
 
 async def _send_json(send: Send, status: int, body: str) -> None:

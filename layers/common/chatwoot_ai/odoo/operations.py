@@ -9,11 +9,12 @@ with the stock module, which adds `qty_available`).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chatwoot_ai.errors import bad_request, not_found
+from chatwoot_ai.models import Name, no_control, single_line
 from chatwoot_ai.odoo.client import OdooClient
 from chatwoot_ai.odoo.faults import write_disabled
 from chatwoot_ai.odoo.pool import slot_key
@@ -28,6 +29,7 @@ PRODUCT_FIELDS = ["name", "default_code", "list_price", "lst_price", "currency_i
                   "is_storable", "qty_available", "sale_ok", "product_tmpl_id", "uom_id"]
 PRODUCT_DETAIL_FIELDS = [*PRODUCT_FIELDS, "description_sale", "barcode", "virtual_available"]
 PARTNER_FIELDS = ["name", "email", "phone", "mobile", "city"]
+ODOO_MAX_ID = 2**31 - 1  # Odoo's ids are PostgreSQL integers
 ORDER_STATES = {"draft": "Orçamento", "sent": "Orçamento enviado", "sale": "Pedido confirmado",
                 "done": "Concluído", "cancel": "Cancelado"}
 
@@ -37,23 +39,23 @@ ORDER_STATES = {"draft": "Orçamento", "sent": "Orçamento enviado", "sale": "Pe
 
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=40, pattern=r"^[+()\d\s.-]{8,40}$")
-    city: str | None = Field(default=None, max_length=120)
+    city: Annotated[str, Field(max_length=120), AfterValidator(single_line)] | None = None
 
 
 class QuotationLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    product_id: int = Field(ge=1, description="product id from search_products / get_product")
+    product_id: int = Field(ge=1, le=ODOO_MAX_ID, description="product id from search_products / get_product")
     quantity: float = Field(default=1, gt=0, le=10_000)
 
 
 class QuotationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    customer_id: int = Field(ge=1, description="customer id from find_customer / create_customer")
+    customer_id: int = Field(ge=1, le=ODOO_MAX_ID, description="customer id from find_customer / create_customer")
     lines: list[QuotationLine] = Field(min_length=1, max_length=50)
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str, Field(max_length=2000), AfterValidator(no_control)] | None = None
 
 
 # ------------------------------------------------------------------ Odoo values

@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatwoot_ai import aws
-from chatwoot_ai.access import api_keys, require_admin_access, require_tenant_access
-from chatwoot_ai.api import header, json_response, parse_body, read_json
+from chatwoot_ai.access import Caller, api_keys, require_admin_access, require_tenant_access
+from chatwoot_ai.api import header, json_response, parse_body, read_json, request_body
 from chatwoot_ai.config.api_keys import MAX_KEYS_PER_TENANT
 from chatwoot_ai.config.crypto import CredentialsCipher
 from chatwoot_ai.config.hook_tokens import hook_tokens
@@ -22,7 +22,7 @@ from chatwoot_ai.config.service import WRITE_LOCK, ConfigService, precondition_f
 from chatwoot_ai.config.tables import ConfigStore, MappingStore
 from chatwoot_ai.errors import ApiError, bad_request, not_found
 from chatwoot_ai.memo import per_settings
-from chatwoot_ai.models import Mapping, check_identifier
+from chatwoot_ai.models import DEFAULT_INSTALLATION, MAX_ID, Mapping, check_identifier, check_installation
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import Settings
 
@@ -34,7 +34,8 @@ def config_service(settings: Settings) -> ConfigService:
     client = aws.client("dynamodb")
     cipher = CredentialsCipher(aws.client("kms"), settings.resources.credentials_kms_key_id)
     return ConfigService(client, ConfigStore(client, settings.resources.config_table, cipher),
-                         MappingStore(client, settings.resources.mapping_table))
+                         MappingStore(client, settings.resources.mapping_table),
+                         credential_versions=settings.config_cache.credential_versions)
 
 
 @per_settings
@@ -69,7 +70,24 @@ def _int(value: str | None, name: str, minimum: int = 0) -> int:
         raise bad_request(f"{name} must be a version number", name) from exc
     if number < minimum:
         raise bad_request(f"{name} must be at least {minimum}", name)
+    if number > MAX_ID:
+        raise bad_request(f"{name} must be at most {MAX_ID}", name)
     return number
+
+
+def _flag(name: str) -> bool:
+    return (router.current_event.get_query_string_value(name) or "").lower() in ("1", "true", "yes")
+
+
+VIEWER_CLIENT = "viewer"
+
+
+def writer(caller: str = "admin") -> str:
+    """Who writes, recorded on the version (`written_by`): the caller's description ("admin" for the admin key,
+    "tenant_key:<id>" for a tenant key: access.Caller.describe), or "viewer" when the Config Viewer says so with
+    `X-Client: viewer` (it holds the admin key: the header only labels the version, it grants nothing)."""
+    client = (header(router.current_event.headers, "x-client") or "").lower()
+    return VIEWER_CLIENT if caller == "admin" and client == VIEWER_CLIENT else caller
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -85,9 +103,9 @@ def _admin() -> None:
     require_admin_access(_headers())
 
 
-def _tenant(tenant_id: str) -> None:
+def _tenant(tenant_id: str) -> Caller:
     """401 without a key; 403 for another tenant's key (checked before the ids, so a stranger learns nothing)."""
-    require_tenant_access(_headers(), tenant_id)
+    return require_tenant_access(_headers(), tenant_id)
 
 
 # ---------------------------------------------------------------- tenant API keys
@@ -152,17 +170,31 @@ def list_versions(tenant_id: str, domain: str, config_type: str) -> Response:
 
 @router.put("/configs/<tenant_id>/<domain>/<config_type>")
 def put_document(tenant_id: str, domain: str, config_type: str) -> Response:
-    _tenant(tenant_id)
+    who = _tenant(tenant_id)
     _ids(tenant_id, domain, config_type)
     if_match = header(router.current_event.headers, "if-match") or ""
     service = config_service()
     expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
-    data = read_json(router.current_event.decoded_body)
+    data = read_json(request_body(router))
     if if_match == "*" and service.configs.head_version(tenant_id, domain, config_type) is None:
-        raise precondition_failed(None, "*")  # "*": only if it exists (documents are never deleted)
-    result = service.put(tenant_id, domain, config_type, data, expected)
+        raise precondition_failed(None, "*")  # "*": only if it exists (a deleted one exists, as a tombstone)
+    result = service.put(tenant_id, domain, config_type, data, expected, written_by=writer(who.describe()))
     logger.info("document stored", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
-                                          "version": result["version"]})
+                                          "version": result["version"], "written_by": result["written_by"]})
+    return json_response(200, result, _etag(result["version"]))
+
+
+@router.delete("/configs/<tenant_id>/<domain>/<config_type>")
+def delete_document(tenant_id: str, domain: str, config_type: str) -> Response:
+    """A tombstone version: GET answers 404 afterwards, the earlier versions stay (restore = PUT one back)."""
+    who = _tenant(tenant_id)
+    _ids(tenant_id, domain, config_type)
+    if_match = header(router.current_event.headers, "if-match") or ""
+    expected = _int(if_match, "If-Match") if if_match and if_match != "*" else None
+    result = config_service().put(tenant_id, domain, config_type, None, expected, written_by=writer(who.describe()),
+                                  delete=True)
+    logger.info("document deleted", extra={"tenant_id": tenant_id, "domain": domain, "config_type": config_type,
+                                           "version": result["version"], "written_by": result["written_by"]})
     return json_response(200, result, _etag(result["version"]))
 
 
@@ -177,7 +209,7 @@ def get_mappings() -> Response:
 def put_mappings() -> Response:
     _admin()
     body = parse_body(router, MappingsBody)
-    return json_response(200, config_service().put_mappings(body.mappings))
+    return json_response(200, config_service().put_mappings(body.mappings, force=_flag("force")))
 
 
 @router.delete("/mapping/<account_id>/<inbox_id>")
@@ -185,16 +217,18 @@ def delete_mapping(account_id: str, inbox_id: str) -> Response:
     _admin()
     account = _int(account_id, "account_id", 1)
     inbox = None if inbox_id.lower() in ("null", "*", "none") else _int(inbox_id, "inbox_id", 1)
-    return json_response(200, config_service().delete_mapping(account, inbox))
+    installation = router.current_event.get_query_string_value("installation") or DEFAULT_INSTALLATION
+    try:
+        check_installation(installation)
+    except ValueError as exc:
+        raise bad_request(str(exc), "installation") from exc
+    return json_response(200, config_service().delete_mapping(account, inbox, installation))
 
 
 # ---------------------------------------------------------------- Odoo
 @router.post("/odoo-webhook")
 def odoo_delivery() -> Response:
-    event = router.current_event
-    body = event.decoded_body or ""
-    raw = body.encode() if isinstance(body, str) else body
-    return json_response(200, odoo_webhook().handle(raw, dict(event.headers or {})))
+    return json_response(200, odoo_webhook().handle(request_body(router), dict(router.current_event.headers or {})))
 
 
 # ---------------------------------------------------------------- Odoo's webhook URL (POST /vectorize/odoo/{token})

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chatwoot_ai.errors import ApiError
 from chatwoot_ai.observability import logger
 from chatwoot_ai.odoo import CustomerIn, QuotationIn
+from chatwoot_ai.odoo.operations import ODOO_MAX_ID
 from chatwoot_ai.odoo.tenant import TenantOdoo, resolve_tenant
 
 router = APIRouter()
@@ -72,8 +73,9 @@ async def search_products(q: str = Query("", max_length=200), limit: int = Query
 
 @router.get("/products/{product_id}")
 async def get_product(product_id: int, t: TenantOdoo = Depends(tenant)) -> dict[str, Any]:
-    if product_id < 1:
-        raise ApiError(422, "validation_error", "product_id must be a positive integer", "product_id")
+    if not 1 <= product_id <= ODOO_MAX_ID:
+        raise ApiError(422, "validation_error", f"product_id must be an integer from 1 to {ODOO_MAX_ID}",
+                       "product_id")
     return t.operations().get_product(product_id)
 
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from chatwoot_ai import aws
 from chatwoot_ai.access import require_admin_access, require_tenant_access
-from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json
+from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, request_body
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.config.api_keys import looks_like_tenant_key
 from chatwoot_ai.config.hook_tokens import hook_tokens
@@ -123,7 +123,7 @@ def _tenant_of(data: dict[str, Any]) -> str:
 
 def _authorized_body(model: type[Any]) -> Any:
     """Authenticate against the body's tenant first (401 before any detail about the payload), then validate."""
-    data = read_json(router.current_event.decoded_body, object_only=True)
+    data = read_json(request_body(router), object_only=True)
     authorize_tenant(router, _tenant_of(data))
     try:
         return model.model_validate(data)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chatwoot_ai.models import check_identifier
+from chatwoot_ai.models import MAX_ID, check_identifier, no_control, single_line
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
 JobState = Literal["queued", "running", "done", "failed"]
@@ -33,10 +33,12 @@ def record_id_str(value: Any) -> str:
     """Odoo sends integer ids, scripts send strings: one canonical string either way."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("id must be a string or an integer")
+    if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+        raise ValueError(f"an integer id is at most {MAX_ID} in magnitude (Odoo ids are far smaller)")
     text = str(value).strip()
     if not text or len(text) > 128:
         raise ValueError("id must be 1-128 characters")
-    return text
+    return single_line(text)
 
 
 class VectorRecord(BaseModel):
@@ -105,13 +107,13 @@ class SearchRequest(BaseModel):
 
     tenant_id: TenantId
     collection: CollectionName
-    query: str = Field(min_length=1, max_length=2000)
+    query: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(no_control)]
     limit: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = "hybrid"
     # Equality on the records' metadata (a list means any of). The tenant condition is added by us, always.
     filter: dict[str, MetadataValue | list[MetadataValue]] = Field(default_factory=dict)
     # The customer's previous message: a follow-up that cannot stand alone ("e quanto custa?") is searched with it.
-    previous: str = Field(default="", max_length=2000)
+    previous: Annotated[str, Field(max_length=2000), AfterValidator(no_control)] = ""
     # Hits below the collection's relevance threshold are left out (answerable false) unless asked for.
     include_below_threshold: bool = False
 

@@ -402,7 +402,7 @@ def get_store() -> VectorStore:
                 client = QdrantClient(location=":memory:")
                 local = True
             else:
-                os.makedirs(key[1], exist_ok=True)
+                os.makedirs(key[1], exist_ok=True, mode=0o700)  # tenants' texts: the owner's only
                 client = QdrantClient(path=key[1])
                 local = True
             if not _stores:
