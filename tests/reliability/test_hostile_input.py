@@ -59,6 +59,14 @@ def shop(cloud: Any) -> Iterator[dict[str, Any]]:
         yield {"tenant": tenant, "odoo_secret": odoo_secret, "stub": stub}
 
 
+def _hook_token(cloud: Any, tenant: Tenant) -> str:
+    """The tenant's Odoo webhook URL token (issue 20): the body behind a valid token is what gets fuzzed."""
+    issued = httpx.post(f"{cloud.url}/configs/{tenant.id}/odoo-hook-token", headers={"X-Api-Key": cloud.admin_key},
+                        timeout=30)
+    issued.raise_for_status()
+    return str(issued.json()["token"])
+
+
 def api_calls(cloud: Any, tenant: Tenant) -> list[tuple[str, str, dict[str, str]]]:
     admin = {"X-Api-Key": cloud.admin_key, "Content-Type": "application/json"}
     return [
@@ -69,6 +77,8 @@ def api_calls(cloud: Any, tenant: Tenant) -> list[tuple[str, str, dict[str, str]
         ("POST", "/collections", admin),
         ("POST", "/odoo-webhook", {"Content-Type": "application/json"}),
         ("POST", "/webhooks/chatwoot", {"Content-Type": "application/json"}),
+        ("POST", f"/playground/{tenant.id}", admin),
+        ("POST", f"/vectorize/odoo/{_hook_token(cloud, tenant)}", {"Content-Type": "application/json"}),
     ]
 
 
@@ -80,7 +90,7 @@ def assert_400_naming(response: httpx.Response, context: Any) -> dict[str, Any]:
 
 
 def test_hostile_bodies_answer_400_with_a_field_on_every_api(cloud: Any, shop: dict[str, Any]) -> None:
-    """On main: deep → 500 on all seven; invalid UTF-8 → 500; a lone surrogate → 500 where it reached DynamoDB or a
+    """On main: deep → 500 on the first seven (the playground and the Odoo hook URL came later); invalid UTF-8 → 500; a lone surrogate → 500 where it reached DynamoDB or a
     log line; 5,000 digits → 400 without a field."""
     with httpx.Client(base_url=cloud.url, timeout=60) as client:
         for name, body in HOSTILE_BODIES.items():
@@ -205,7 +215,8 @@ def test_hostile_fuzz_never_5xx_on_any_api(cloud: Any, shop: dict[str, Any]) -> 
     calls = [*api_calls(cloud, tenant),
              ("POST", "/mcp", {**gateway, "Accept": "application/json, text/event-stream"}),
              ("POST", "/orders", gateway), ("POST", "/customers", gateway),
-             ("POST", "/vectorize/sync", {"X-Api-Key": cloud.admin_key})]
+             ("POST", "/vectorize/sync", {"X-Api-Key": cloud.admin_key}),
+             ("POST", f"/configs/{tenant.id}/api-keys", {"X-Api-Key": cloud.admin_key})]
     statuses: dict[int, int] = {}
     with httpx.Client(base_url=cloud.url, timeout=60) as client:
 

@@ -115,8 +115,7 @@ def create_api_key(tenant_id: str) -> Response:
     """A new key for the tenant (admin key only): 201 with the key, shown this once; only its hash is stored."""
     _admin()
     _ids(tenant_id, "default")
-    body = router.current_event.decoded_body
-    label = parse_body(router, ApiKeyBody).label if body and body.strip() else None
+    label = parse_body(router, ApiKeyBody).label if request_body(router).strip() else None
     store = api_keys()
     if len(store.list(tenant_id)) >= MAX_KEYS_PER_TENANT:
         raise ApiError(409, "too_many_keys", f"a tenant has at most {MAX_KEYS_PER_TENANT} keys: revoke one first")

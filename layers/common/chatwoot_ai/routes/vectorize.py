@@ -167,7 +167,7 @@ def odoo_hook(token: str) -> Response:
     if found is None:
         raise unauthorized("this webhook URL is not (or no longer) valid; the Config API issues a new one")
     tenant_id, domain = found
-    payload = read_json(router.current_event.decoded_body, object_only=True)
+    payload = read_json(request_body(router), object_only=True)
     request = hook_request(tenant_id, payload, odoo_feeds(get_config_cache().config(tenant_id, domain=domain)))
     body = submit(request, job_store(), aws.client("sqs"), get_settings().resources.vectorize_queue_url,
                   kind="odoo_webhook")
