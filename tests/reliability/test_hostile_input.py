@@ -90,7 +90,8 @@ def assert_400_naming(response: httpx.Response, context: Any) -> dict[str, Any]:
 
 
 def test_hostile_bodies_answer_400_with_a_field_on_every_api(cloud: Any, shop: dict[str, Any]) -> None:
-    """On main: deep → 500 on the first seven (the playground and the Odoo hook URL came later); invalid UTF-8 → 500; a lone surrogate → 500 where it reached DynamoDB or a
+    """On main: deep → 500 on the first seven (the playground and the Odoo hook URL came later); invalid UTF-8 →
+    500; a lone surrogate → 500 where it reached DynamoDB or a
     log line; 5,000 digits → 400 without a field."""
     with httpx.Client(base_url=cloud.url, timeout=60) as client:
         for name, body in HOSTILE_BODIES.items():
