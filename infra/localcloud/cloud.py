@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from localcloud import memory
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
@@ -379,6 +380,7 @@ class LocalCloud:
             "routes": [r.route_key for r in self.gateway.routes],
             "event_sources": [s.name for s in self.sources],
             "startup_s": round(time.perf_counter() - started, 3),
+            "memory": lambda: memory.report(self),  # RSS per process, read at each request
         }
         if self.restored is not None:
             self.gateway.health_extra["restored"] = asdict(self.restored)
