@@ -136,7 +136,9 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
                           tools_factory=lambda _t, _d: [_echo_tool()], mcp_available=lambda _c: True,
                           economy=False)  # the full plan: what parallel specialists are measured on
     config = TenantConfig.model_validate({
-        "company": {"name": "Bench"}, "llm": {"model": "openai/stub-model", "base_url": llm_url},
+        "company": {"name": "Bench"},
+        # The full plan makes 6 calls a turn; the default budget (4) is the economical plan's.
+        "llm": {"model": "openai/stub-model", "base_url": llm_url, "max_calls_per_turn": None},
         "odoo": {"url": "http://odoo.invalid", "db": "d", "username": "u"}})
     plan = factory.plan(config, "whatsapp")
     assert len(plan.specialists) == 4, plan.specialists

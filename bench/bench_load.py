@@ -52,6 +52,7 @@ def run(ctx: Any) -> list[Figure]:
 
         units, unique = build_requests(tenants, total)
         loaded = fire(cloud.url, units, concurrency=16)
+        load_average = os.getloadavg()[0]  # other work on the machine moves every figure here
         memory_at_peak = report(cloud)
         drain_s = drain(stub, tenants, units, timeout_s=600)
         outcome = check(stub, tenants, units)
@@ -84,7 +85,8 @@ def run(ctx: Any) -> list[Figure]:
         Figure("webhook throughput (concurrency 16)", round(throughput, 1), "req/s",
                baseline_name="one request at a time", baseline_value=round(len(requests_of(solo_units)) / solo.wall_s,
                                                                             1),
-               notes=f"{len(requests)} requests in {loaded.wall_s:.1f} s"),
+               notes=f"{len(requests)} requests in {loaded.wall_s:.1f} s; machine load average "
+                     f"{load_average:.1f} on {os.cpu_count()} cores at the end of the run"),
         Figure("time to reply p50 under load (webhook -> Chatwoot post)", round(percentile(every_reply, 50), 2), "s",
                baseline_name="one message at a time", baseline_value=round(percentile(solo_every, 50), 2),
                notes=f"from a conversation's first request to its first public message at the Chatwoot stub, every "
