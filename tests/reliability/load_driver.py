@@ -23,6 +23,7 @@ Lost is a message with no outcome; doubled is an outcome given twice (or a call 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import secrets
@@ -72,7 +73,7 @@ class Request:
     tenant: Tenant
     conversation: int
     raw: bytes
-    headers: dict[str, str]
+    delivery_id: str  # a retry of the same delivery keeps it; the same message through another webhook gets a new one
     duplicate: bool
     marker: str = ""
     expect: str = "handoff"  # answer (its marker in one reply) | handoff (one triple) | either (retrieval tenant)
@@ -203,8 +204,8 @@ def build_requests(tenants: list[Tenant], total: int, duplicate_share: float = 0
         n = next(counter)
         mark = marker(base + n)
         payload = incoming(tenant.account, 12, conv, base + n, f"{text} {mark}")
-        raw, headers = signed(payload, tenant.secret)
-        request = Request(tenant, conv, raw, headers, False, mark, expect)
+        raw = json.dumps(payload, ensure_ascii=False).encode()
+        request = Request(tenant, conv, raw, str(uuid.uuid4()), False, mark, expect)
         originals.append(request)
         return request
 
@@ -227,11 +228,9 @@ def build_requests(tenants: list[Tenant], total: int, duplicate_share: float = 0
             units.append([message(tenant, conversation, f"Olá, mensagem de carga nº {len(originals)}", "handoff")])
     for _ in range(total - len(originals)):
         original = rng.choice(originals)
-        if rng.random() < 0.5:  # Chatwoot's retry: the very same delivery
-            raw, headers = original.raw, original.headers
-        else:  # the same message through another webhook: new delivery id, new signature
-            raw, headers = signed(original.raw, original.tenant.secret)
-        units.append([Request(original.tenant, original.conversation, raw, headers, True, original.marker,
+        # Chatwoot's retry of the very same delivery, or the same message through another webhook (a new delivery).
+        delivery = original.delivery_id if rng.random() < 0.5 else str(uuid.uuid4())
+        units.append([Request(original.tenant, original.conversation, original.raw, delivery, True, original.marker,
                               original.expect)])
     rng.shuffle(units)
     # A duplicate may go out before its original: the receiver must not care which copy comes first.
@@ -260,7 +259,9 @@ def fire(url: str, units: list[list[Request]], concurrency: int = 16) -> LoadRes
         for attempt in range(1, RETRIES + 2):
             started = time.perf_counter()
             try:
-                response = client().post(f"{url}/webhooks/chatwoot", content=request.raw, headers=request.headers)
+                # Signed when sent, as Chatwoot signs each attempt (the signature's timestamp is valid for 5 min).
+                _, headers = signed(request.raw, request.tenant.secret, delivery_id=request.delivery_id)
+                response = client().post(f"{url}/webhooks/chatwoot", content=request.raw, headers=headers)
             except httpx.HTTPError as exc:
                 with lock:
                     result.errors.append(f"{type(exc).__name__}: {exc}")
