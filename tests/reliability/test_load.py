@@ -21,7 +21,7 @@ from reliability.load_driver import check, requests_of, run_load
 
 from devtools.doubles import ChatwootStub, LlmStub
 
-# ~2 min alone on two cores (indexing, the worker's crewai cold starts, the run); more while other work shares them.
+# ~70 s here (indexing, the worker's crewai cold starts, the run); minutes more while other work shares the cores.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 TOTAL = int(os.environ.get("LOAD_REQUESTS", "240"))
