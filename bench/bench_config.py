@@ -4,6 +4,7 @@ the function that gets the ConfigChanged event and a warm cache that only revali
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 import uuid
 from typing import Any
@@ -27,10 +28,11 @@ def _per_call(fn: Any) -> list[float]:
     return samples
 
 
-def _put(ctx: Any, tenant_id: str, name: str) -> None:
+def _put(ctx: Any, tenant_id: str, name: str) -> int:
     response = httpx.put(f"{ctx.cloud.url}/configs/{tenant_id}/default/config", json={"company": {"name": name}},
                          headers={"X-Api-Key": ctx.admin_key}, timeout=10)
     response.raise_for_status()
+    return int(response.json()["version"])
 
 
 def _until(cache: Any, tenant_id: str, name: str, timeout: float = 30.0) -> float:
@@ -44,7 +46,7 @@ def _until(cache: Any, tenant_id: str, name: str, timeout: float = 30.0) -> floa
 
 
 def run(ctx: Any) -> list[Figure]:
-    from chatwoot_ai.config import build_config_cache, get_config_cache
+    from chatwoot_ai.config import build_config_cache
     from chatwoot_ai.settings import get_settings
 
     cloud = ctx.cloud
@@ -79,25 +81,41 @@ def run(ctx: Any) -> list[Figure]:
     ]
 
     # ---------------------------------------------------------------- propagation, the function that gets the event
-    shared = get_config_cache()  # the cache every function of the local stack shares
-    saved = shared.max_staleness_s
-    shared.max_staleness_s = 3600.0  # so only the event can bring the new version
+    # Functions run in processes of their own: watch the receiver's invocations for this tenant's ConfigChanged and
+    # take the moment its environment answered (its cache has applied the event by then).
+    receiver = cloud.function("WebhookReceiverFunction")
+    applied: list[tuple[int, float]] = []
+    arrived = threading.Condition()
+    invoke = receiver.invoke
+
+    def watching(event: Any) -> Any:
+        result = invoke(event)
+        detail = event.get("detail") if isinstance(event, dict) else None
+        if isinstance(detail, dict) and detail.get("tenant_id") == tenant_id and detail.get("config_type") == "config":
+            with arrived:
+                applied.append((int(detail.get("version") or 0), time.perf_counter()))
+                arrived.notify_all()
+        return result
+
+    receiver.invoke = watching  # type: ignore[method-assign]
     event_times = []
     try:
-        for n in range(2, 7):
-            shared.config(tenant_id)
-            name = f"Loja v{n}"
+        for n in range(1, 7):  # the first one warms the receiver (its cold start is not propagation)
             started = time.perf_counter()
-            _put(ctx, tenant_id, name)
-            put_s = time.perf_counter() - started
-            event_times.append(put_s + _until(shared, tenant_id, name))
+            version = _put(ctx, tenant_id, f"Loja v{n}b")
+            with arrived:
+                if not arrived.wait_for(lambda: any(v >= version for v, _ in applied), timeout=30):  # noqa: B023
+                    raise TimeoutError(f"version {version} not applied by the receiver within 30 s")
+                if n > 1:
+                    event_times.append(min(t for v, t in applied if v >= version) - started)
     finally:
-        shared.max_staleness_s = saved
+        del receiver.invoke
     figures.append(Figure(
         "propagation after a PUT, function that gets the event (median)", median(event_times), "s",
         target="< 1 s", met=max(event_times) < 1.0,
-        notes=f"max {max(event_times):.3f} s over {len(event_times)} PUTs; from sending the PUT: stream -> "
-              "config_stream -> EventBridge -> the function's rule -> handle_event"))
+        notes=f"max {max(event_times):.3f} s over {len(event_times)} PUTs; from sending the PUT until the receiver's "
+              "environment answered the event: stream -> config_stream -> EventBridge -> the function's rule -> "
+              "handle_event in the receiver's own process"))
 
     # ---------------------------------------------------------------- propagation, a cache that only revalidates
     staleness = get_settings().config_cache.max_staleness_s

@@ -24,7 +24,8 @@ HEAVY = ("crewai", "fastembed", "qdrant_client", "onnxruntime", "litellm")
 
 
 def _receiver(ctx: Any) -> list[Figure]:
-    """Warm handler time of new messages (the full path: tenant, HMAC, two idempotency records, history, SQS)."""
+    """Warm handler time of new messages (the full path: tenant, HMAC, one transaction with both records and the
+    history turn, the SQS send), with the GetItem round trip of the same run beside it."""
     import boto3
     import webhook_receiver
 
@@ -49,10 +50,11 @@ def _receiver(ctx: Any) -> list[Figure]:
     queue = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:6]}.fifo",
                              Attributes={"FifoQueue": "true"})["QueueUrl"]
     settings = get_settings()
+    ddb = aws.client("dynamodb")
 
     def use(dedupe_delivery_id: bool) -> Any:
         intake = Intake(configs=webhook_receiver.get_config_cache(), sqs=aws.client("sqs"), queue_url=queue,
-                        history=HistoryStore(aws.table(settings.resources.history_table)),
+                        history=HistoryStore(settings.resources.history_table, settings.conversation.history_ttl_days),
                         idempotency_table=settings.resources.idempotency_table, dynamodb_client=aws.client("dynamodb"),
                         settings=IntakeSettings(dedupe_delivery_id=dedupe_delivery_id))
         return webhook_receiver.get_intake.override(intake)
@@ -92,27 +94,52 @@ def _receiver(ctx: Any) -> list[Figure]:
         dup = timed(repeated)
     with use(False):
         message_only = timed([event(i) for i in range(1000, 1300)])
-    ddb = aws.client("dynamodb")
     round_trips = []
     for i in range(200):
         started = time.perf_counter()
         ddb.get_item(TableName=settings.resources.idempotency_table, Key={"id": {"S": f"bench-{i}"}})
         round_trips.append(time.perf_counter() - started)
+    drain()
+    sends, transactions = [], []
+    for i in range(100):  # the receiver's two round trips, each alone on the same emulated cloud
+        started = time.perf_counter()
+        sqs.send_message(QueueUrl=queue, MessageBody="{}", MessageGroupId=f"g{i % 7}",
+                         MessageDeduplicationId=uuid.uuid4().hex)
+        sends.append(time.perf_counter() - started)
+        key = {"id": {"S": f"bench-tx-{uuid.uuid4().hex}"}}
+        started = time.perf_counter()
+        ddb.transact_write_items(TransactItems=[{"Put": {
+            "TableName": settings.resources.idempotency_table, "Item": {**key, "n": {"N": str(i)}},
+            "ConditionExpression": "attribute_not_exists(id)"}}])
+        transactions.append(time.perf_counter() - started)
+        if i % 20 == 19:
+            drain()
     p50, p99 = percentile(new, 50) * 1000, percentile(new, 99) * 1000
     p99_message_only = percentile(message_only, 99) * 1000
+    get_p50 = percentile(round_trips, 50) * 1000
     return [
         Figure("receiver warm handler p50 (new message)", round(p50, 2), "ms",
+               baseline_name="DynamoDB GetItem p50, same run", baseline_value=round(get_p50, 2),
+               target="<= 3x GetItem", met=p50 <= 3 * get_p50,
                notes="lambda_handler in-process on the emulated cloud (moto): mapping/config from the warm cache, "
-                     "HMAC, idempotency on delivery id and message id (4 DynamoDB calls), history put, SQS FIFO send"),
-        Figure("receiver warm handler p99 (new message)", round(p99, 2), "ms", target="< 20 ms", met=p99 < 20),
-        Figure("emulated cloud round trip (DynamoDB GetItem) p50", round(percentile(round_trips, 50) * 1000, 2), "ms",
-               notes="moto in the same process as the local stack and its pollers; the receiver's new-message path "
-                     "is 5 sequential round trips (history put runs beside the SQS send)"),
-        Figure("receiver warm handler p50 (duplicate message)", round(percentile(dup, 50) * 1000, 2), "ms"),
+                     "HMAC, then 2 sequential round trips: one TransactWriteItems (message record, delivery record, "
+                     "history turn) and the SQS FIFO send"),
+        Figure("receiver warm handler p99 (new message)", round(p99, 2), "ms", target="<= 20 ms", met=p99 <= 20,
+               notes=f"{len(new)} messages, the queue drained every 20 outside the timing"),
+        Figure("emulated cloud round trip (DynamoDB GetItem) p50", round(get_p50, 2), "ms",
+               notes="moto served from the local stack's runner process (with its pollers); the unit the receiver's "
+                     "figures are made of"),
+        Figure("emulated SQS FIFO SendMessage p50 / TransactWriteItems (one Put) p50",
+               round(percentile(sends, 50) * 1000, 2), "ms", baseline_name="TransactWriteItems p50",
+               baseline_value=round(percentile(transactions, 50) * 1000, 2),
+               notes="the receiver's two round trips alone on the same emulated cloud: moto's own cost per call "
+                     "differs by API (its FIFO send and its transactions do more work than a GetItem)"),
+        Figure("receiver warm handler p50 (duplicate message)", round(percentile(dup, 50) * 1000, 2), "ms",
+               notes="the transaction's condition fails, the stored job is sent again (SQS drops it as a repeat)"),
         Figure("receiver warm handler p99, message-id record only", round(p99_message_only, 2), "ms",
-               baseline_name="with the delivery-id record too", baseline_value=round(p99, 2), target="< 20 ms",
-               met=p99_message_only < 20, notes="WEBHOOK_DEDUPE_DELIVERY_ID=false: 2 DynamoDB round trips fewer; "
-               f"p50 {percentile(message_only, 50) * 1000:.2f} ms"),
+               baseline_name="with the delivery-id record too", baseline_value=round(p99, 2), target="<= 20 ms",
+               met=p99_message_only <= 20, notes="WEBHOOK_DEDUPE_DELIVERY_ID=false: one Put fewer in the same "
+               f"transaction (no round trip fewer); p50 {percentile(message_only, 50) * 1000:.2f} ms"),
     ]
 
 
@@ -129,7 +156,9 @@ def _crew(parallel: bool, llm_url: str, rounds: int = 3) -> tuple[float, int]:
                           tools_factory=lambda *_args: [_echo_tool()], mcp_available=lambda _c: True,
                           economy=False)  # the full plan: what parallel specialists are measured on
     config = TenantConfig.model_validate({
-        "company": {"name": "Bench"}, "llm": {"model": "openai/stub-model", "base_url": llm_url},
+        "company": {"name": "Bench"},
+        # The full plan makes 6 calls a turn; the default budget (4) is the economical plan's.
+        "llm": {"model": "openai/stub-model", "base_url": llm_url, "max_calls_per_turn": None},
         "odoo": {"url": "http://odoo.invalid", "db": "d", "username": "u"}})
     plan = factory.plan(config, "whatsapp")
     assert len(plan.specialists) == 4, plan.specialists
@@ -197,7 +226,12 @@ built = [spec.build(values, build_llm(config, "k"), [])
          for spec in crew_tasks(tenant_values(config, plan.channel, plan.profile)).values()]
 Crew(agents=[agent for agent, _ in built], tasks=[task for _, task in built], verbose=False)
 t3 = time.perf_counter()
-print(json.dumps({"handler_import": t1 - t0, "crewai_import": t2 - t1, "crew_build": t3 - t2}))
+from chatwoot_ai.vector.embeddings import get_embedder
+get_embedder().embed_query("vocês têm protetor solar?")
+t4 = time.perf_counter()
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"handler_import": t1 - t0, "crewai_import": t2 - t1, "crew_build": t3 - t2,
+                  "encoders": t4 - t3, "peak_mb": peak / 1024, "modules": len(sys.modules)}))
 """
 
 
@@ -215,25 +249,32 @@ def _cold_start() -> list[Figure]:
                              cwd="/tmp", check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    total = sum(median.values())
-    return [Figure("worker cold start (imports + crewai + crew build)", round(total, 2), "s",
+    total = sum(median[k] for k in ("handler_import", "crewai_import", "crew_build", "encoders"))
+    return [Figure("worker cold start (imports + crewai + crew build + encoders)", round(total, 2), "s",
                    notes=f"fresh interpreter, median of 3: handler import {median['handler_import']:.2f} s, "
                          f"crewai import {median['crewai_import']:.2f} s, building the 6 agents and tasks "
-                         f"{median['crew_build']:.2f} s; crewai loads on the first turn that needs an LLM")]
+                         f"{median['crew_build']:.2f} s, loading the bundled encoders and embedding one query "
+                         f"{median['encoders']:.2f} s; {median['modules']:.0f} modules; what a container image pays "
+                         "before its first LLM turn (crewai loads only for a turn that calls the model)"),
+            Figure("worker process peak RSS after its cold start", round(median["peak_mb"], 1), "MB",
+                   notes="VmHWM of the same fresh interpreter: handler, crewai, one crew, e5 + USE")]
 
 
 # Where the receiver's import time goes (cumulative ms of each, where it is first imported).
-PARTS = ("boto3", "aws_xray_sdk.core", "pydantic", "aws_lambda_powertools.utilities.idempotency",
-         "aws_lambda_powertools.event_handler", "chatwoot_ai.config", "chatwoot_ai.conversation.intake")
+PARTS = ("botocore.config", "botocore.exceptions", "pydantic", "aws_lambda_powertools", "chatwoot_ai.settings",
+         "chatwoot_ai.config", "chatwoot_ai.conversation.intake")
+# Lambda's Python runtime ships boto3 and botocore without awscrt, and the layer does not add it (requirements.txt);
+# this venv has it (for other tools), and botocore imports it when present (~100-300 ms). Hidden as in Lambda.
+WITHOUT_CRT = "import sys; sys.modules['awscrt'] = None; "
 
 
-def receiver_import_ms(runs: int = 7) -> tuple[float, list[str], dict[str, float]]:
+def receiver_import_ms(runs: int = 7, prefix: str = WITHOUT_CRT) -> tuple[float, list[str], dict[str, float]]:
     """`python -X importtime -c "import webhook_receiver"` in fresh interpreters: median ms, heavy modules seen,
     median ms of the big parts."""
     totals, heavy = [], set()
     parts: dict[str, list[float]] = {p: [] for p in PARTS}
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import webhook_receiver"],
+        out = subprocess.run([sys.executable, "-X", "importtime", "-c", prefix + "import webhook_receiver"],
                              capture_output=True, text=True, env=_env(), timeout=120, cwd="/tmp", check=True)
         for line in out.stderr.splitlines():
             name = line.rsplit("|", 1)[-1].strip()
@@ -249,12 +290,14 @@ def receiver_import_ms(runs: int = 7) -> tuple[float, list[str], dict[str, float
 
 def _import_time() -> list[Figure]:
     ms, heavy, parts = receiver_import_ms()
+    with_crt, _, _ = receiver_import_ms(prefix="")
     breakdown = ", ".join(f"{p} {v:.0f}" for p, v in parts.items())
-    return [Figure("webhook_receiver import, fresh interpreter", round(ms, 1), "ms", target="< 300 ms, no heavy libs",
-                   met=ms < 300 and not heavy,
-                   notes="python -X importtime, median of 7; heavy libraries imported: " + (", ".join(heavy) or
-                                                                                           "none")
-                   + f"; cumulative ms where first imported: {breakdown}")]
+    return [Figure("webhook_receiver import, fresh interpreter", round(ms, 1), "ms",
+                   target="<= 250 ms, no heavy libs", met=ms <= 250 and not heavy,
+                   baseline_name="with awscrt installed (this venv)", baseline_value=round(with_crt, 1),
+                   notes="python -X importtime, median of 7, awscrt hidden as in Lambda's runtime; heavy libraries "
+                         "imported: " + (", ".join(heavy) or "none")
+                         + f"; cumulative ms where first imported: {breakdown}")]
 
 
 def run(ctx: Any) -> list[Figure]:

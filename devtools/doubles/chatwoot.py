@@ -24,6 +24,7 @@ class Call:
     body: dict[str, Any]
     status: int
     message_id: int | None = None  # the id the stub gave a posted message
+    at: float = field(default_factory=time.time)  # when it arrived (wall clock: comparable across processes)
 
     @property
     def kind(self) -> str:

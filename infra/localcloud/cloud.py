@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from localcloud import memory
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
@@ -116,14 +117,22 @@ def _serialise_dynamodb() -> None:
 
 
 def _keep_tables_on_rollback() -> None:
-    """moto rolls a failed TransactWriteItems back by putting deep copies in place of the tables it touched: every
-    reader holding the table's stream shard (the runner's stream pollers, through their shard iterators) then reads
-    a shard that no longer receives records, and the ConfigChanged events stop after the first 412 of the Config API
-    (test_config_events after test_config_api). Here the pre-transaction state is moved back into the original
-    objects, the stream shard included, so nothing that holds them goes stale. Stream reads are served under the
-    DynamoDB lock too, so no reader sees a record of a transaction that is then rolled back. Applied once per
-    process."""
+    """moto backs a TransactWriteItems up by deep-copying every table it touches, and on a failed condition puts the
+    copies in place of the tables. Two costs: every reader holding a table's stream shard (the runner's stream
+    pollers) then reads a shard that no longer receives records (the ConfigChanged events stopped after the first 412
+    of the Config API); and each transaction copies whole tables, stream records included — with the receiver's one
+    transaction per webhook, a 2,000-webhook load run spent the runner's process copying the history and idempotency
+    tables (time growing with each message; 5 GB of RSS). Here moto's copy hands back the table itself, and an undo
+    log of the items the transaction names (their previous versions) and of each stream's length puts the state back
+    in the same objects when the transaction fails. Stream reads are served under the DynamoDB lock too, so no reader
+    sees a record of a transaction that is then rolled back. Applied once per process."""
+    import copy
+    import types
+
+    import moto.dynamodb.models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -131,21 +140,49 @@ def _keep_tables_on_rollback() -> None:
         return
     transact = DynamoDBBackend.transact_write_items
 
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
+
+    def key_of(table: Any, op: dict[str, Any]) -> tuple[Any, Any] | None:
+        source = op.get("Key") or op.get("Item") or {}
+        hash_value = source.get(table.hash_key_attr)
+        range_value = source.get(table.range_key_attr) if table.range_key_attr else None
+        if hash_value is None or (table.range_key_attr and range_value is None):
+            return None  # moto refuses it itself
+        return DynamoType(hash_value), DynamoType(range_value) if range_value is not None else None
+
     def transact_in_place(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        before = dict(self.tables)
+        undo: list[tuple[Any, Any, Any, Any]] = []
+        streams: dict[int, tuple[Any, int]] = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+            if not isinstance(op, dict):
+                continue
+            table: Any = self.tables.get(op.get("TableName"))
+            key = key_of(table, op) if table is not None else None
+            if key is None:
+                continue
+            undo.append((table, *key, copy.deepcopy(table.get_item(*key))))
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
         try:
             transact(self, transact_items)
-        finally:
-            for name, original in before.items():
-                rolled_back = self.tables.get(name)
-                if rolled_back is None or rolled_back is original:
-                    continue
-                shard = original.stream_shard
-                original.__dict__.update(rolled_back.__dict__)
-                if shard is not None and rolled_back.stream_shard is not None:
-                    shard.items = rolled_back.stream_shard.items
-                    original.stream_shard = shard
-                self.tables[name] = original
+        except Exception:
+            for table, hash_value, range_value, previous in reversed(undo):
+                if range_value is not None:
+                    if previous is None:
+                        table.items[hash_value].pop(range_value, None)
+                    else:
+                        table.items[hash_value][range_value] = previous
+                elif previous is None:
+                    table.items.pop(hash_value, None)
+                else:
+                    table.items[hash_value] = previous
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
 
     DynamoDBBackend.transact_write_items = transact_in_place  # type: ignore[method-assign]
     lock = getattr(DynamoHandler, "_localcloud_lock", None)
@@ -381,6 +418,7 @@ class LocalCloud:
             "routes": [r.route_key for r in self.gateway.routes],
             "event_sources": [s.name for s in self.sources],
             "startup_s": round(time.perf_counter() - started, 3),
+            "memory": lambda: memory.report(self),  # RSS per process, read at each request
         }
         if self.restored is not None:
             self.gateway.health_extra["restored"] = asdict(self.restored)

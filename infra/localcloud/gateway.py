@@ -189,7 +189,8 @@ def make_handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             path = parts.path
             if path == "/health":
                 status = 200 if gateway.ready else 503
-                self._json(status, {"status": "ok" if gateway.ready else "starting", **gateway.health_extra})
+                extra = {key: value() if callable(value) else value for key, value in gateway.health_extra.items()}
+                self._json(status, {"status": "ok" if gateway.ready else "starting", **extra})
                 return
             if path == "/viewer" or path.startswith("/viewer/"):
                 self._static(path)

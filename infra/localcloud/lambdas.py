@@ -26,6 +26,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from localcloud.memory import process
 from localcloud.provision import LOCAL_ACCOUNT
 from localcloud.template import ROOT, FunctionSpec
 
@@ -142,6 +143,9 @@ class Environment:
             if "init_s" not in first:
                 return first  # the import failed: that is the answer
             self.function.cold_starts.append(first["init_s"])
+            self.function.platform_log({"message": "execution environment started", "log_stream": self.log_stream,
+                                        "pid": self.pid, "init_s": round(first["init_s"], 3),
+                                        **{k: v for k, v in process(self.pid).items() if k.endswith("_mb")}})
         if not self.conn.poll(timeout_s + 0.5):
             self.kill()
             raise InvocationError(name, "Task timed out", f"after {timeout_s:.2f} seconds")
@@ -229,6 +233,12 @@ class LocalFunction:
         for sink in list(self.log_sinks):
             sink(self.spec.logical_id, line)
 
+    def platform_log(self, record: dict[str, Any]) -> None:
+        """A line of the runner's own about this function (Lambda's INIT/REPORT lines): to the log sinks, unbilled."""
+        line = json.dumps({"level": "INFO", "function_name": self.spec.logical_id, "source": "localcloud", **record})
+        for sink in list(self.log_sinks):
+            sink(self.spec.logical_id, line)
+
     def update_environment(self, changes: dict[str, str | None]) -> None:
         """Like UpdateFunctionConfiguration: later invocations run in new environments with these variables
         (None removes one); environments running now finish their invocation first."""
@@ -289,8 +299,11 @@ class LocalFunction:
         self.invocations += 1
         try:
             return env.invoke(event, float(self.spec.timeout))
-        except InvocationError:
+        except InvocationError as exc:
             self.errors += 1
+            if exc.kind.startswith(("Runtime.", "Task timed out")):  # the handler's own errors it logs itself
+                self.platform_log({"level": "ERROR", "message": f"{exc.kind}: {exc}", "log_stream": env.log_stream,
+                                   "pid": env.pid})
             raise
         finally:
             self._release(env, generation)

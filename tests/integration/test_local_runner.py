@@ -203,6 +203,33 @@ def test_a_function_never_sees_another_functions_module_state(small_cloud: Local
     assert echo["env_function"] == "EchoFunction"
 
 
+def test_health_reports_the_memory_of_the_runner_and_of_each_environment(small_cloud: LocalCloud) -> None:
+    import os
+
+    state = httpx.post(small_cloud.url + "/state/memoria?sleep=0").json()
+    memory = httpx.get(small_cloud.url + "/health").json()["memory"]
+    assert memory["runner"]["pid"] == os.getpid() and memory["runner"]["rss_mb"] > 0
+    environments = memory["functions"]["StateFunction"]
+    assert state["pid"] in {e["pid"] for e in environments}
+    assert all(e["rss_mb"] > 0 and e["peak_mb"] >= e["rss_mb"] for e in environments)
+    assert memory["total_rss_mb"] >= memory["runner"]["rss_mb"] + sum(e["rss_mb"] for e in environments)
+
+
+def test_each_environment_start_is_logged_with_its_pid_init_time_and_memory(small_cloud: LocalCloud) -> None:
+    lines: list[tuple[str, str]] = []
+    small_cloud.log_listeners.append(lambda function, line: lines.append((function, line)))
+    try:
+        small_cloud.update_environment({"NEW_ENVIRONMENT": uuid.uuid4().hex}, "EchoFunction")  # a cold start
+        echo = httpx.post(small_cloud.url + "/echo/inicio", content=b"").json()
+    finally:
+        small_cloud.log_listeners.pop()
+    started = [json.loads(line) for function, line in lines
+               if function == "EchoFunction" and "execution environment started" in line]
+    assert len(started) == 1, lines
+    assert started[0]["function_name"] == "EchoFunction" and started[0]["pid"] == echo["pid"]
+    assert started[0]["init_s"] >= 0 and started[0]["rss_mb"] > 0
+
+
 def test_an_environment_that_dies_fails_its_invocation_and_is_replaced(small_cloud: LocalCloud) -> None:
     function = small_cloud.function("CrashFunction")
     errors = function.errors
