@@ -36,9 +36,10 @@ def test_webhooks_under_load_through_the_crew_lose_nothing_and_double_nothing(
 
         assert result.errors == [], result.errors[:5]
         assert sum(result.statuses.values()) == len(requests) == TOTAL
-        # Every request answered 200 in the end. A 429 (the receiver saturated) was retried after Retry-After; a 5xx (a receiver environment past its 5 s Timeout while other
-        # work shares the two cores) was retried with the same delivery, as Chatwoot does: when its transaction had
-        # gone through, the retry is a duplicate that re-sends the stored job; either way, answered once (below).
+        # Every request answered 200 in the end. A 429 (the receiver saturated) was retried after Retry-After, and a
+        # 5xx (a receiver environment past its 5 s Timeout while other work shares the two cores) with the same
+        # delivery, as Chatwoot does: when its transaction had gone through, the retry is a duplicate that re-sends
+        # the stored job; either way, answered once (below).
         assert set(result.statuses) == {200}, (result.statuses, result.server_errors[:3])
         assert result.outcomes["queued"] + result.outcomes["duplicate"] == len(requests), result.outcomes
         # A 429's intake may still land after the answer (whole: one transaction); its retry then says "duplicate".
