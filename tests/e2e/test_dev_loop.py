@@ -6,7 +6,9 @@ emulated cloud and the vectors; the demo script finds a stack on another port an
 from __future__ import annotations
 
 import json
+import os
 import signal
+import stat
 import sys
 import time
 from pathlib import Path
@@ -167,8 +169,16 @@ def test_a_restart_keeps_the_state_and_reset_empties_it(tmp_path: Path, cli: Any
 
 def test_the_demo_on_another_port_replies_in_the_run_terminal_and_keeps_its_conversations(tmp_path: Path,
                                                                                            cli: Any) -> None:
+    """Also: the stack's files are its owner's only (issue 16, finding 9), started from a developer's shell (umask
+    022) on a data folder an earlier version left 0755: see _assert_private."""
     data = tmp_path / "local"
-    stack = cli.run(data)
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    previous = os.umask(0o022)
+    try:
+        stack = cli.run(data)
+    finally:
+        os.umask(previous)
     health = stack.wait_ready()
     assert health["demo"] == {"tenant": "sandra", "loaded": True}
     run = json.loads((data / "run.json").read_text())
@@ -191,6 +201,7 @@ def test_the_demo_on_another_port_replies_in_the_run_terminal_and_keeps_its_conv
     assert any(line.startswith("[demo chatwoot] conversation 1 reply:") for line in lines), output
     assert "Protetor" in output.split("[demo chatwoot] conversation 1 reply:", 1)[1]
     assert any(line.startswith("[demo chatwoot] conversation 2 handoff") for line in lines)
+    _assert_private(data)
     assert not [line for line in lines if line.startswith("{")]  # the JSON logs are in the files
     receiver_log = (data / "logs" / "WebhookReceiverFunction.log").read_text().splitlines()
     assert receiver_log and all(json.loads(line)["function_name"] == "WebhookReceiverFunction"
@@ -204,6 +215,23 @@ def test_the_demo_on_another_port_replies_in_the_run_terminal_and_keeps_its_conv
     assert _turns(history, "sandra", 1) >= 2  # conversations survive the restart
     assert demo("E para pele oleosa?").startswith("conversation 3:")
     assert stack.stop()[0] == 0
+
+
+def _assert_private(data: Path) -> None:
+    """On main before issue 16, `.local/` stayed 0755, the embedded Qdrant's files (the tenants' texts) were 0644 and
+    the demo credentials file was written with the default mode and chmod-ed afterwards. Now the data folder is 0700,
+    secret files are created 0600 (os.open with the mode) and `localcloud run|invoke` work under umask 077."""
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(data) == 0o700, oct(mode(data))
+    for secret in ("demo-credentials.json", "admin-key", "run.json"):
+        assert mode(data / secret) == 0o600, (secret, oct(mode(data / secret)))
+    assert any(p.is_file() for p in (data / "qdrant").rglob("*")), "the demo corpus was not embedded"
+    assert list((data / "state").glob("*.json")), "no snapshot was written"
+    for folder in ("qdrant", "state", "logs"):
+        for path in [data / folder, *(data / folder).rglob("*")]:
+            assert mode(path) & 0o077 == 0, (str(path.relative_to(data)), oct(mode(path)))
 
 
 def _turns(client: Any, tenant_id: str, conversation_id: int) -> int:
