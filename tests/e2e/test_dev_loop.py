@@ -183,6 +183,7 @@ def test_the_demo_on_another_port_replies_in_the_run_terminal_and_keeps_its_conv
     assert health["demo"] == {"tenant": "sandra", "loaded": True}
     run = json.loads((data / "run.json").read_text())
     assert run["port"] == stack.port and run["url"] == stack.url
+    assert stat.S_IMODE((data / "run.json").stat().st_mode) == 0o600  # removed at stop: checked while it runs
 
     def demo(*args: str) -> str:
         sent = cli.command(sys.executable, "scripts/demo_message.py", *args, LOCALCLOUD_DATA_DIR=str(data))
@@ -225,7 +226,7 @@ def _assert_private(data: Path) -> None:
         return stat.S_IMODE(path.stat().st_mode)
 
     assert mode(data) == 0o700, oct(mode(data))
-    for secret in ("demo-credentials.json", "admin-key", "run.json"):
+    for secret in ("demo-credentials.json", "admin-key"):  # and run.json, while the stack runs
         assert mode(data / secret) == 0o600, (secret, oct(mode(data / secret)))
     assert any(p.is_file() for p in (data / "qdrant").rglob("*")), "the demo corpus was not embedded"
     assert list((data / "state").glob("*.json")), "no snapshot was written"

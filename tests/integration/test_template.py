@@ -50,7 +50,7 @@ def test_provisions_every_resource_on_the_emulated_cloud(moto_endpoint: str) -> 
     name = "prov-" + uuid.uuid4().hex[:6]
     stack = provision(name, "us-east-1", moto_endpoint, {"AdminApiKey": "x" * 16})
     ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
-    tables = set(ddb.list_tables()["TableNames"])
+    tables = {name for page in ddb.get_paginator("list_tables").paginate() for name in page["TableNames"]}
     for suffix in ("configs", "mappings", "idempotency", "history", "jobs"):
         assert f"{name}-{suffix}" in tables
     assert stack.attrs[("ConfigTable", "StreamArn")].startswith("arn:aws:dynamodb")
