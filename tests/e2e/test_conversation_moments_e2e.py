@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from support.webhook_fixtures import deliver
 
 from devtools.chatwoot_payloads import (
     agent_message,
@@ -98,7 +99,7 @@ _conversations = iter(range(5000 + secrets.randbelow(10**6), 10**9))
 
 def post(cloud: Any, shop: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     raw, headers = signed(payload, shop["secret"])
-    response = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=10)
+    response = deliver(f"{cloud.url}/webhooks/chatwoot", raw, headers)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from support.conversation_set import CONVERSATIONS, Outcome, check
+from support.webhook_fixtures import deliver, queued
 
 from devtools import SHORT_DEBOUNCE
 from devtools.chatwoot_payloads import incoming, signed
@@ -97,8 +98,8 @@ def test_the_conversation_set_through_the_webhook_without_an_llm(cloud: Any, cha
             payload = incoming(demo["account"], inbox, conversation, next(ids), message)
             payload["sender"]["name"] = "Maria"
             raw, headers = signed(payload, demo["secret"])
-            status = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)
-            assert status.json()["status"] == "queued", status.text
+            status = deliver(f"{cloud.url}/webhooks/chatwoot", raw, headers)
+            assert queued(status), status.text
             caused = _settled(chatwoot, conversation, before)
         replies = [str(c.body.get("content")) for c in caused if c.kind == "message"]
         handoff = "handoff" if any(c.kind == "toggle_status" for c in caused) else None

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+from support.webhook_fixtures import deliver, queued
 
 from devtools import SHORT_DEBOUNCE
 from devtools.chatwoot_payloads import incoming, signed
@@ -65,8 +66,7 @@ def open_shop(cloud: Any, chatwoot: ChatwootStub) -> dict[str, Any]:
     with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):
         for conversation, text in said.items():
             raw, headers = signed(incoming(account, 12, conversation, base + conversation, text), secret)
-            assert httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers,
-                              timeout=30).json()["status"] == "queued"
+            assert queued(deliver(f"{cloud.url}/webhooks/chatwoot", raw, headers))
         assert chatwoot.wait_for(lambda: all(chatwoot.replies(c) for c in said) and
                                  len(chatwoot.successful("toggle_status")) >= 2, timeout=120)
         # The trace is stored right after the reply: wait until the third one is there.

@@ -1,9 +1,35 @@
-"""Helpers for conversation tests: the pipeline's tables and queue created on the emulated cloud, and fakes of the
-config cache and of search. Chatwoot payloads are in devtools.chatwoot_payloads."""
+"""Helpers for conversation tests: the pipeline's tables and queue created on the emulated cloud, fakes of the
+config cache and of search, and a webhook delivery that retries as Chatwoot does. Chatwoot payloads are in
+devtools.chatwoot_payloads."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+import httpx
+
+MAX_429_RETRIES = 5
+
+
+def deliver(url: str, raw: bytes, headers: dict[str, str], timeout: float = 30.0) -> httpx.Response:
+    """POST one signed webhook to `url` as Chatwoot does: a 429 (the receiver saturated, e.g. while other work
+    shares the cores) is retried after its Retry-After, up to MAX_429_RETRIES times. The answer carries
+    `extensions["retried_429"]`: a retried 429 whose intake had landed is then answered `duplicate`."""
+    retried = 0
+    while True:
+        response = httpx.post(url, content=raw, headers=headers, timeout=timeout)
+        if response.status_code != 429 or retried == MAX_429_RETRIES:
+            response.extensions["retried_429"] = retried
+            return response
+        retried += 1
+        time.sleep(min(float(response.headers.get("retry-after", "1")), 5.0))
+
+
+def queued(response: httpx.Response) -> bool:
+    """The delivery was taken: `queued`, or `duplicate` after a retried 429 (the first attempt's intake landed)."""
+    status = response.json().get("status") if response.status_code == 200 else None
+    return status == "queued" or (status == "duplicate" and bool(response.extensions.get("retried_429")))
 
 
 def create_pipeline_resources(endpoint_url: str, prefix: str) -> dict[str, str]:
