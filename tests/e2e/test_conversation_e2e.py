@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.tenants import wait_job
 from support.webhook_fixtures import deliver, queued
 
 from devtools.chatwoot_payloads import echo, incoming, signed
@@ -51,16 +52,6 @@ def llm() -> Iterator[LlmStub]:
 def chatwoot() -> Iterator[ChatwootStub]:
     with ChatwootStub() as stub:
         yield stub
-
-
-def wait_job(cloud: Any, job_id: str, headers: dict[str, str], timeout: float = 180.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = httpx.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers, timeout=30).json()
-        if job.get("status") in ("done", "failed"):
-            return job
-        assert time.monotonic() < deadline, f"vectorize job not finished: {job}"
-        time.sleep(0.2)
 
 
 def make_tenant(cloud: Any, admin_headers: dict[str, str], llm: LlmStub, chatwoot: ChatwootStub, name: str,

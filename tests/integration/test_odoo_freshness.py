@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.tenants import wait_job
 
 from devtools.doubles.odoo import PRODUCT_ID_OFFSET, OdooDouble
 
@@ -59,16 +59,6 @@ def _tenant(cloud: Any, tenant_id: str, admin_headers: dict[str, str], odoo: Odo
     hook = HTTP.post(f"{cloud.url}/configs/{tenant_id}/odoo-hook-token", headers=admin_headers, timeout=60)
     assert hook.status_code == 201, hook.text
     return {"id": tenant_id, "headers": {"Authorization": f"Bearer {token}"}, "hook": hook.json()}
-
-
-def wait_job(cloud: Any, job_id: str, headers: dict[str, str], timeout: float = 180.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = HTTP.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers, timeout=60).json()
-        if job.get("status") in ("done", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.1)
 
 
 def _hook(cloud: Any, tenant: dict[str, Any], body: bytes, path: str | None = None) -> httpx.Response:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.tenants import wait_job
 
 from devtools.doubles import OdooDouble
 from localcloud.cloud import LocalCloud
@@ -100,16 +101,6 @@ def test_concurrent_gateway_calls_of_two_tenants_use_each_tenants_odoo(
         assert sum(odoo.calls.values()) > calls_before[odoo.db]
 
 
-def _wait_job(cloud: LocalCloud, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        job = httpx.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers, timeout=30).json()
-        if job.get("status") in ("done", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 @pytest.mark.slow
 def test_concurrent_vectorize_and_search_of_two_tenants_stay_apart(fresh_cloud: LocalCloud, tmp_path: Path) -> None:
     tenants: dict[str, dict[str, str]] = {}
@@ -126,7 +117,7 @@ def test_concurrent_vectorize_and_search_of_two_tenants_stay_apart(fresh_cloud: 
             "tenant_id": tenant, "collection": "products",
             "records": [{"id": f"{tenant}-1", "text": tenants[tenant]["text"]}]})
         assert response.status_code == 202, response.text
-        return _wait_job(fresh_cloud, response.json()["job_id"], headers)
+        return wait_job(fresh_cloud, response.json()["job_id"], headers)
 
     jobs = _in_parallel([lambda t=t: vectorize(t) for t in tenants])
     assert [job["status"] for job in jobs] == ["done", "done"]

@@ -11,19 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from support.tenants import wait_job
 
 pytestmark = pytest.mark.slow
-
-
-def wait_job(cloud: Any, job_id: str, headers: dict[str, str], timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = httpx.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers).json()
-        if job.get("status") in ("done", "failed"):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} not finished in {timeout}s: {job}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -55,7 +45,7 @@ def _vectorize(cloud: Any, tenant: dict[str, Any], records: list[dict[str, Any]]
     response = _post(cloud, "/vectorize", {"tenant_id": tenant["id"], "collection": collection, "records": records,
                                            **extra}, tenant["headers"])
     assert response.status_code == 202, response.text
-    return wait_job(cloud, response.json()["job_id"], tenant["headers"])
+    return wait_job(cloud, response.json()["job_id"], tenant["headers"], timeout=120.0)
 
 
 def _search_body(cloud: Any, tenant: dict[str, Any], query: str, collection: str = "products",
@@ -78,7 +68,7 @@ def test_vectorize_is_accepted_then_searchable_and_resend_is_skipped(cloud: Any,
     assert response.status_code == 202
     body = response.json()
     assert body["job_id"] and body["status"] == "queued"
-    job = wait_job(cloud, body["job_id"], tenant["headers"])
+    job = wait_job(cloud, body["job_id"], tenant["headers"], timeout=120.0)
     assert (job["status"], job["processed"], job["failed"], job["errors"]) == ("done", 3, 0, [])
 
     results = _search(cloud, tenant, "vocês têm protetor solar?", limit=2)
@@ -119,7 +109,7 @@ def test_a_collection_is_reindexed_for_a_new_model_set(cloud: Any, tenant: dict[
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["kind"] == "reindex" and body["total"] >= 3
-    job = wait_job(cloud, body["job_id"], admin_headers)
+    job = wait_job(cloud, body["job_id"], admin_headers, timeout=120.0)
     assert (job["status"], job["kind"], job["processed"]) == ("done", "reindex", body["total"])
     hits = _search(cloud, tenant, "protetor solar", collection="support_documents")
     assert hits[0]["id"] == "10"
@@ -136,7 +126,7 @@ def test_large_batches_are_split_into_messages(cloud: Any, tenant: dict[str, Any
     response = _post(cloud, "/vectorize", {"tenant_id": tenant["id"], "collection": "products", "records": records},
                      tenant["headers"])
     assert response.status_code == 202 and response.json()["parts"] == 3
-    job = wait_job(cloud, response.json()["job_id"], tenant["headers"])
+    job = wait_job(cloud, response.json()["job_id"], tenant["headers"], timeout=120.0)
     assert (job["status"], job["total"], job["processed"], job["parts_done"]) == ("done", 150, 150, 3)
     assert _search(cloud, tenant, "produto número 149 edição 149", limit=1)[0]["id"] == "149"
 

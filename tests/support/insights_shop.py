@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+from support.tenants import wait_job
 from support.webhook_fixtures import deliver, queued
 
 from devtools import SHORT_DEBOUNCE
@@ -26,14 +27,6 @@ RULES = [
      "metadata": {"visibility": "internal"}},
     {"id": "troca", "text": "Trocas do Tênis Azul Runner em até 30 dias com nota fiscal.", "metadata": {}},
 ]
-
-
-def wait_job(cloud: Any, job_id: str, headers: dict[str, str]) -> None:
-    deadline = time.monotonic() + 180
-    while httpx.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers,
-                    timeout=30).json().get("status") not in ("done", "failed"):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
 
 
 def open_shop(cloud: Any, chatwoot: ChatwootStub) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""A tenant written through the Config API as an operator would (config, credentials, optionally a mapping), and a
-wait for this process's config cache to see it."""
+"""A tenant written through the Config API as an operator would (config, credentials, optionally a mapping), a
+wait for this process's config cache to see it, and a wait for a vectorize job to end."""
 
 from __future__ import annotations
 
@@ -38,3 +38,14 @@ def cached_config(tenant_id: str, attribute: str, timeout_s: float = 15.0) -> An
     config = cache.config(tenant_id)
     assert config is not None and getattr(config, attribute, None) is not None, f"{tenant_id} has no {attribute}"
     return config
+
+
+def wait_job(cloud: Any, job_id: str, headers: dict[str, str], timeout: float = 180.0) -> dict[str, Any]:
+    """The vectorize job once it is `done` or `failed`; an AssertionError when it is neither after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = httpx.get(f"{cloud.url}/vectorize/jobs/{job_id}", headers=headers, timeout=60).json()
+        if job.get("status") in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"vectorize job {job_id} not finished in {timeout} s: {job}"
+        time.sleep(0.2)
