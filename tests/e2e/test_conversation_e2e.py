@@ -48,12 +48,6 @@ def llm() -> Iterator[LlmStub]:
         yield stub
 
 
-@pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
-
-
 def make_tenant(cloud: Any, admin_headers: dict[str, str], llm: LlmStub, chatwoot: ChatwootStub, name: str,
                 products: list[str], with_llm: bool = True, **config_extra: Any) -> dict[str, Any]:
     tenant_id = "t_" + uuid.uuid4().hex[:10]

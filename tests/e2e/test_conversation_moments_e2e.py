@@ -61,12 +61,6 @@ def llm() -> Iterator[LlmStub]:
         yield stub
 
 
-@pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
-
-
 def put(cloud: Any, path: str, body: dict[str, Any]) -> None:
     response = httpx.put(f"{cloud.url}{path}", json=body, headers={"X-Api-Key": cloud.admin_key}, timeout=30)
     assert response.status_code in (200, 201), response.text

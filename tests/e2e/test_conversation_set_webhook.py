@@ -26,12 +26,6 @@ LIMITS = {"whatsapp": 4096, "instagram": 1000}
 
 
 @pytest.fixture(scope="module")
-def chatwoot() -> Iterator[ChatwootStub]:
-    with ChatwootStub() as stub:
-        yield stub
-
-
-@pytest.fixture(scope="module")
 def quick_worker(cloud: Any) -> Iterator[None]:
     """The debounce only waits; one turn at a time here, so 0.1 s keeps its code path and the run short."""
     with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):
