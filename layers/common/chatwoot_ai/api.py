@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from chatwoot_ai.errors import ApiError, bad_request, error_json, from_validation_error, unauthorized
+from chatwoot_ai.errors import ApiError, bad_request, error_json, from_validation_error
 from chatwoot_ai.observability import logger
 from chatwoot_ai.settings import get_settings
 
@@ -128,14 +128,11 @@ def is_admin(headers: Mapping[str, str] | None) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def require_admin_key(headers: Mapping[str, str] | None) -> None:
-    if not is_admin(headers):
-        raise unauthorized("X-Api-Key is missing or wrong")
-
-
 def require_admin(app: BaseRouter) -> None:
-    """401 unless the current request carries the admin key."""
-    require_admin_key(app.current_event.headers)
+    """An admin-only route: 401 without the admin key, 403 for a tenant key (chatwoot_ai.access decides)."""
+    from chatwoot_ai.access import require_admin_access  # access reads headers with this module's helpers
+
+    require_admin_access(app.current_event.headers)
 
 
 # ---------------------------------------------------------------- responses

@@ -19,8 +19,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
 from chatwoot_ai import aws
-from chatwoot_ai.access import require_admin_access, require_tenant_access
-from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, request_body
+from chatwoot_ai.access import require_tenant_access
+from chatwoot_ai.api import header, is_admin, json_response, parse_body, read_json, request_body, require_admin
 from chatwoot_ai.config import get_config_cache
 from chatwoot_ai.config.api_keys import looks_like_tenant_key
 from chatwoot_ai.config.hook_tokens import hook_tokens
@@ -63,11 +63,6 @@ def _tenant_tokens(tenant_id: str, domain: str | None) -> dict[str, str]:
         if secret is not None and secret.get_secret_value():
             tokens[name] = secret.get_secret_value()
     return tokens
-
-
-def require_admin(app: BaseRouter) -> None:
-    """The collection routes: 401 without the admin key, 403 for a tenant key."""
-    require_admin_access(app.current_event.headers)
 
 
 def authorize_tenant(app: BaseRouter, tenant_id: str) -> str:
