@@ -1,22 +1,26 @@
 """crewai's optional parts, imported only when something uses them.
 
-`import crewai` imports its RAG layer unconditionally: `crewai.rag`'s `__init__` loads the ChromaDB and Qdrant
-provider configs (chromadb, qdrant_client), and every embedding provider package's `__init__` (reached through
-`crewai.rag.embeddings.types`, which Agent and Crew name in their fields) loads its provider and chromadb's embedding
-functions. Our crews use neither (no crewai memory, knowledge or RAG tools: retrieval runs in our code), and these
-`__init__`s cost ~1.3 s of the ~3.4 s crewai import here (docs/conversation.md, "Cold start").
+`import crewai` runs `crewai.rag`'s `__init__` (the ChromaDB and Qdrant provider configs) and, through
+`crewai.rag.embeddings.types` (which Agent and Crew name in their fields), the `__init__` of every embedding provider
+package (each loads its provider and chromadb's embedding functions). Our crews use none of them (no crewai memory,
+knowledge or RAG tools: retrieval runs in our code). Deferring these `__init__`s takes `import crewai` from 3.18 s to
+2.85 s of CPU here (docs/conversation.md, "Cold start"); chromadb and qdrant_client themselves are still imported, by
+`crewai.knowledge`, which imports their crewai configs by name.
 
 `defer_package_inits` installs a meta-path finder that imports those packages without running their `__init__`: the
 package exists (its `__path__` too, so `crewai.rag.embeddings.types` and the providers' `types` modules import as
 always), and its `__init__` runs the first time something asks it for a name it defines (`from crewai.rag import
-...`, `crewai.rag.config`, `OpenAIProvider`). So a feature that needs them (crewai knowledge, memory, a RAG client)
-gets them when used. It is not `importlib.util.LazyLoader` on chromadb: crewai reads names from these modules with
-`from x import y` at import time, which runs a lazy module at once, and protobuf modules (qdrant_client.grpc) break
-under it (measured).
+set_rag_config`, a provider package's `OpenAIProvider`). So a feature that needs them (crewai knowledge, memory, a
+RAG client) gets them when used. It is not `importlib.util.LazyLoader` on chromadb: crewai reads names from these
+modules with `from x import y` at import time, which runs a lazy module at once, and protobuf modules
+(qdrant_client.grpc) break under it (measured).
 
 Only the packages listed are deferred, and only their own `__init__`: their submodules load as imported. The
 deferral is correct for packages whose `__init__` only re-exports or configures (checked for crewai 1.15:
-`crewai.rag` re-exports and installs a module class for `crewai.rag.config = ...`; each provider package re-exports).
+`crewai.rag` re-exports and installs a module class for `crewai.rag.config = ...`; each provider package re-exports),
+and a deferred `__init__` runs under one lock: no crewai module asks these packages for a name while it is itself
+being imported (checked: none does `from crewai.rag import ...` or imports a provider package's names at module
+level), so that lock never waits on an import lock held by another thread.
 """
 
 from __future__ import annotations
