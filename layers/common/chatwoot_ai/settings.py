@@ -78,6 +78,10 @@ class ConversationSettings(_Group):
     # The economical plan (a model only where one is needed; docs/conversation.md "The plan"); false runs the seed's
     # full crew on every turn (the bench's "old plan", and tests of features that predate the plan).
     economy: bool = Field(default=True, validation_alias="CREW_ECONOMY")
+    # A tenant with an LLM: crewai's import (~3 s) starts in a background thread when its first job arrives, so it
+    # runs during the debounce wait and retrieval instead of before the first model call (docs/conversation.md,
+    # "Cold start").
+    prewarm_crewai: bool = True
     # Voice notes and photos the worker downloads from Chatwoot (to transcribe or show a vision model).
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_timeout_s: float = 20.0

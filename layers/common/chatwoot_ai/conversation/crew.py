@@ -39,6 +39,7 @@ from chatwoot_ai.conversation.agents import (
     counting_copy,
     crew_tasks,
     ensure_crewai,
+    prewarm_crewai,
     tenant_values,
 )
 from chatwoot_ai.conversation.answer import extractive_answer, small_talk, small_talk_reply
@@ -144,6 +145,7 @@ class _CrewRun:
     def kickoff(self, agent: str, values: dict[str, Any], tools: list[Any] | None = None) -> str:
         """One agent's call (or calls, with tools), counted; BudgetExceeded before it when the turn's cap is reached."""
         self.usage.check(agent)
+        ensure_crewai()  # the turn's first call imports crewai, or waits for the prewarm's import in flight
         started = time.perf_counter()
         llm = counting_copy(build_llm(self.config, self.llm_api_key))
         output = self.tasks[agent].kickoff(values, llm, tools or [])
@@ -228,8 +230,9 @@ class CrewFactory:
                  parallel: bool = True,
                  tools_factory: Callable[[str, str, CustomerIdentity | None], list[Any]] | None = None,
                  mcp_available: Callable[[TenantConfig], bool] | None = None, economy: bool = True,
-                 specialist_min_chars: int = 2500) -> None:
+                 specialist_min_chars: int = 2500, prewarm: bool = False) -> None:
         self.economy = economy
+        self.prewarm_crewai = prewarm
         # A collection's excerpts longer than this go through its specialist first (one call) instead of straight to
         # the response agent.
         self.specialist_min_chars = specialist_min_chars
@@ -238,6 +241,12 @@ class CrewFactory:
         self.parallel = parallel
         self.tools_factory = tools_factory
         self.mcp_available = mcp_available or (lambda _config: False)
+
+    def prewarm(self, config: TenantConfig) -> None:
+        """A job for `config`'s tenant arrived: when its turns may call a model, crewai's import starts now in the
+        background (with `prewarm`), so a cold worker pays it during the debounce wait and retrieval."""
+        if self.prewarm_crewai and config.llm_enabled:
+            prewarm_crewai()
 
     # ------------------------------------------------------------------ plan
     def plan(self, config: TenantConfig, channel: str, identified: bool = True) -> CrewPlan:
@@ -272,7 +281,6 @@ class CrewFactory:
         else:
             run: _CrewRun | None = None
             try:
-                ensure_crewai()
                 tools = partial(self.tools_factory, tenant_id, domain, turn.customer) if self.tools_factory else None
                 run = _CrewRun(plan, config, turn, crew_tasks(tenant_values(config, plan.channel, plan.profile)),
                                turn_values(turn, config), retriever, llm_api_key, tools, usage)
@@ -479,7 +487,8 @@ def crews_from_settings(settings: Settings) -> CrewFactory:
     mcp = McpToolsFactory(settings.odoo.gateway_url)  # signed customer identities, no admin key
     return CrewFactory(lambda tenant_id: Retriever(tenant_id), specialist_timeout_s=conversation.specialist_timeout_s,
                        parallel=conversation.parallel_specialists, tools_factory=mcp,
-                       mcp_available=lambda _config: mcp.available(), economy=conversation.economy)
+                       mcp_available=lambda _config: mcp.available(), economy=conversation.economy,
+                       prewarm=conversation.prewarm_crewai)
 
 
 def _guarded(name: str, job: Callable[[], SpecialistResult]) -> SpecialistResult:

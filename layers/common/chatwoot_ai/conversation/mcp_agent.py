@@ -99,6 +99,9 @@ class McpToolsFactory:
 @once
 def _tool_class() -> Any:
     """A crewai BaseTool that calls one gateway tool; defined on first use so crewai loads only in the worker."""
+    from chatwoot_ai.conversation.agents import ensure_crewai
+
+    ensure_crewai()  # crewai's settings (telemetry off, in-process locks) before its first import
     from crewai.tools import BaseTool
 
     from chatwoot_ai.odoo.mcp_tools import McpGatewayError, call_tool

@@ -136,6 +136,7 @@ class ConversationPipeline:
                 self.history.mark_answered(pk, job.turn_key)
                 return "skipped:human"
             self.history.set_takeover(pk, False, "conversation pending again")
+        self.crews.prewarm(config)  # crewai's import, if this tenant's turns may need it, during the debounce
         # The receiver wrote this turn already; writing it again (same item) closes the race with a fast poller.
         self.history.add_turn(pk, "customer", turn_text(job), job.message_id, job.received_at_ms,
                               unread_attachments(job))
