@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from localcloud import memory
+from localcloud import memory, moto_costs
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
@@ -200,16 +200,17 @@ def _keep_tables_on_rollback() -> None:
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from localcloud.moto_http import MotoServer
 
     _partition_queries()
     _serialise_dynamodb()
     _keep_tables_on_rollback()
+    moto_costs.apply()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
 
     port = port or free_port(host)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = MotoServer(host, port)
     server.start()
     url = f"http://{host}:{port}"
     _wait_http(url + "/moto-api/", timeout=30)
