@@ -91,7 +91,7 @@ def parsed_conditions_once() -> None:
     def parsed(expr: str, names: str, values: str) -> Any:
         parser = fresh(expr, json.loads(names), json.loads(values))
         tree = parser.parse()
-        parser.parse = lambda: tree
+        parser.parse = lambda: tree  # type: ignore[method-assign]
         return parser
 
     def create_condition_expression_parser(expr: Any, names: Any, values: Any) -> Any:
