@@ -17,10 +17,10 @@ from typing import Any
 
 from localcloud import memory, moto_costs
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
-from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
+from localcloud.lambdas import BACKGROUND_NICE, CODE_PATHS, InProcessFunction, LocalFunction
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
-from localcloud.qdrant_share import ADDRESS_ENV, FACTORY_ENV, QdrantShare
+from localcloud.qdrant_share import ADDRESS_ENV, FACTORY, FACTORY_ENV, QdrantShare
 from localcloud.sources import Source, build_sources
 from localcloud.state import DataDir, private_dir
 from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
@@ -245,6 +245,9 @@ def _reset_shared_caches() -> None:
     aws = sys.modules.get("chatwoot_ai.aws")
     if aws is not None:
         aws.reset_clients()  # type: ignore[attr-defined]
+    store = sys.modules.get("chatwoot_ai.vector.store")
+    if store is not None:  # a client of another stack's shared Qdrant (RemoteClient.close does nothing)
+        store.reset_store(FACTORY)  # type: ignore[attr-defined]
 
 
 class LocalCloud:
@@ -381,12 +384,15 @@ class LocalCloud:
         local_env = self._apply_environment(specs)
         _reset_shared_caches()
         if self.qdrant_address:
-            local_env.update({FACTORY_ENV: "localcloud.qdrant_share:remote_client", ADDRESS_ENV: self.qdrant_address})
+            local_env.update({FACTORY_ENV: FACTORY, ADDRESS_ENV: self.qdrant_address})
         elif not os.environ.get("QDRANT_URL"):
-            from chatwoot_ai.vector.store import get_store
-
-            self.qdrant_share = QdrantShare(get_store)
+            self.qdrant_share = QdrantShare(nice=BACKGROUND_NICE)
             local_env.update(self.qdrant_share.environment())
+        if FACTORY_ENV in local_env:  # handlers a test calls in this process reach the same Qdrant as the functions
+            shared = {FACTORY_ENV: local_env[FACTORY_ENV], ADDRESS_ENV: local_env[ADDRESS_ENV]}
+            self._saved_environ.update({k: os.environ.get(k) for k in shared if k not in self._saved_environ})
+            os.environ.update(shared)
+            _reset_shared_caches()
         routes: list[Route] = []
         for spec in specs:
             function_env = {k: str(v) for k, v in self.stack.resolver.resolve(spec.environment).items()}
