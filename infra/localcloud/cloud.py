@@ -386,7 +386,7 @@ class LocalCloud:
         if self.qdrant_address:
             local_env.update({FACTORY_ENV: FACTORY, ADDRESS_ENV: self.qdrant_address})
         elif not os.environ.get("QDRANT_URL"):
-            self.qdrant_share = QdrantShare(nice=BACKGROUND_NICE)
+            self.qdrant_share = QdrantShare.open(local_env["QDRANT_PATH"], nice=BACKGROUND_NICE)
             local_env.update(self.qdrant_share.environment())
         if FACTORY_ENV in local_env:  # handlers a test calls in this process reach the same Qdrant as the functions
             shared = {FACTORY_ENV: local_env[FACTORY_ENV], ADDRESS_ENV: local_env[ADDRESS_ENV]}
@@ -506,7 +506,7 @@ class LocalCloud:
         if self.snapshot is not None and self.stack is not None and self.moto is not None and self._may_save:
             self.snapshot.save(self.stack)  # after every invocation in flight has finished
         if self.qdrant_share is not None:
-            self.qdrant_share.stop()
+            self.qdrant_share.close()
             self.qdrant_share = None
         self._restore_environment()
         for callback in reversed(self._on_stop):

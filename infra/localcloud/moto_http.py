@@ -33,6 +33,11 @@ def keep_alive_handler() -> type:
         timeout = IDLE_TIMEOUT_S
         disable_nagle_algorithm = True  # the headers and the body go in two writes; Nagle held the second ~40 ms
 
+        def log_error(self, format: str, *args: Any) -> None:
+            if format.startswith("Request timed out"):
+                return  # an idle kept-alive connection closing after IDLE_TIMEOUT_S: routine, not an error
+            super().log_error(format, *args)
+
         def run_wsgi(self) -> None:
             environ = self.make_environ()
             chunked = bool(environ.get("wsgi.input_terminated"))

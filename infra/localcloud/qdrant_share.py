@@ -26,7 +26,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from multiprocessing.managers import BaseManager
-from typing import Any
+from typing import Any, ClassVar
 
 from localcloud.accounting import METER
 
@@ -71,11 +71,38 @@ class _SharedClient:
 
 
 class QdrantShare:
-    """Starts the serving process; `address` is what the function processes need to connect."""
+    """Starts the serving process; `address` is what the function processes need to connect.
 
-    def __init__(self, nice: int = 0, start_timeout_s: float = 60.0) -> None:
+    `QdrantShare.open(path)` hands a second stack of this process (a test's own) the share that already serves that
+    folder (embedded Qdrant allows one process per folder), and `close()` stops it with its last user."""
+
+    _open: ClassVar[dict[str, tuple[QdrantShare, int]]] = {}
+    _open_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str, nice: int = 0) -> QdrantShare:
+        with cls._open_lock:
+            share, users = cls._open.get(path) or (None, 0)
+            if share is None or share.process.poll() is not None:
+                share, users = cls(path, nice=nice), 0
+            cls._open[path] = (share, users + 1)
+            return share
+
+    def close(self) -> None:
+        with self._open_lock:
+            share, users = self._open.get(self.path) or (None, 0)
+            if share is self and users > 1:
+                self._open[self.path] = (self, users - 1)
+                return
+            if share is self:
+                del self._open[self.path]
+        self.stop()
+
+    def __init__(self, path: str, nice: int = 0, start_timeout_s: float = 60.0) -> None:
+        self.path = path
         self.authkey = secrets.token_bytes(16)
         env = {k: v for k, v in os.environ.items() if k not in (FACTORY_ENV, ADDRESS_ENV)}  # it owns the client
+        env["QDRANT_PATH"] = path
         env[AUTHKEY_ENV] = self.authkey.hex()
         env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
         self.process = subprocess.Popen([sys.executable, "-m", "localcloud.qdrant_share"], env=env,

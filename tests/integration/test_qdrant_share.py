@@ -35,8 +35,10 @@ def test_a_collection_written_through_the_share_is_on_disk_after_stop(tmp_path: 
     from qdrant_client import QdrantClient, models
 
     folder = tmp_path / "qdrant"
-    monkeypatch.setenv("QDRANT_PATH", str(folder))
-    share = QdrantShare()
+    share = QdrantShare.open(str(folder))
+    assert QdrantShare.open(str(folder)) is share  # a second stack of this process: the same share
+    share.close()
+    assert share.process.poll() is None  # still the first one's
     try:
         assert share.pid != os.getpid()
         assert share.environment()[FACTORY_ENV] == FACTORY
@@ -47,7 +49,7 @@ def test_a_collection_written_through_the_share_is_on_disk_after_stop(tmp_path: 
         client.upsert("produtos", points=[models.PointStruct(id=1, vector=[1.0, 0.0], payload={"nome": "Tênis"})])
         assert [p.payload for p in client.scroll("produtos")[0]] == [{"nome": "Tênis"}]
     finally:
-        share.stop()
+        share.close()
     assert share.process.returncode == 0  # it closed the embedded client and exited on its own
     embedded = QdrantClient(path=str(folder))  # the folder's lock is free and the point is there
     try:
@@ -58,8 +60,9 @@ def test_a_collection_written_through_the_share_is_on_disk_after_stop(tmp_path: 
 
 def test_the_share_does_not_outlive_a_runner_that_is_killed(tmp_path: Path) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", "from localcloud.qdrant_share import QdrantShare; import time; "
-                               "share = QdrantShare(); print(share.pid, flush=True); time.sleep(600)"],
+        [sys.executable, "-c", "import os, time; from localcloud.qdrant_share import QdrantShare; "
+                               "share = QdrantShare(os.environ['QDRANT_PATH']); print(share.pid, flush=True); "
+                               "time.sleep(600)"],
         stdout=subprocess.PIPE, text=True, cwd=str(tmp_path),
         env={**os.environ, "QDRANT_PATH": str(tmp_path / "qdrant"),
              "PYTHONPATH": os.pathsep.join([str(ROOT / "infra"), str(ROOT / "layers" / "common")])})
