@@ -15,12 +15,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from localcloud import memory
+from localcloud import memory, moto_costs
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
-from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
+from localcloud.lambdas import BACKGROUND_NICE, CODE_PATHS, InProcessFunction, LocalFunction
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
-from localcloud.qdrant_share import ADDRESS_ENV, FACTORY_ENV, QdrantShare
+from localcloud.qdrant_share import ADDRESS_ENV, FACTORY, FACTORY_ENV, QdrantShare
 from localcloud.sources import Source, build_sources
 from localcloud.state import DataDir, private_dir
 from localcloud.template import ROOT, TEMPLATE_PATH, FunctionSpec, functions, load_template
@@ -200,16 +200,17 @@ def _keep_tables_on_rollback() -> None:
 def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from localcloud.moto_http import MotoServer
 
     _partition_queries()
     _serialise_dynamodb()
     _keep_tables_on_rollback()
+    moto_costs.apply()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
 
     port = port or free_port(host)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server = MotoServer(host, port)
     server.start()
     url = f"http://{host}:{port}"
     _wait_http(url + "/moto-api/", timeout=30)
@@ -244,6 +245,9 @@ def _reset_shared_caches() -> None:
     aws = sys.modules.get("chatwoot_ai.aws")
     if aws is not None:
         aws.reset_clients()  # type: ignore[attr-defined]
+    store = sys.modules.get("chatwoot_ai.vector.store")
+    if store is not None:  # a client of another stack's shared Qdrant (RemoteClient.close does nothing)
+        store.reset_store(FACTORY)  # type: ignore[attr-defined]
 
 
 class LocalCloud:
@@ -380,12 +384,15 @@ class LocalCloud:
         local_env = self._apply_environment(specs)
         _reset_shared_caches()
         if self.qdrant_address:
-            local_env.update({FACTORY_ENV: "localcloud.qdrant_share:remote_client", ADDRESS_ENV: self.qdrant_address})
+            local_env.update({FACTORY_ENV: FACTORY, ADDRESS_ENV: self.qdrant_address})
         elif not os.environ.get("QDRANT_URL"):
-            from chatwoot_ai.vector.store import get_store
-
-            self.qdrant_share = QdrantShare(get_store)
+            self.qdrant_share = QdrantShare.open(local_env["QDRANT_PATH"], nice=BACKGROUND_NICE)
             local_env.update(self.qdrant_share.environment())
+        if FACTORY_ENV in local_env:  # handlers a test calls in this process reach the same Qdrant as the functions
+            shared = {FACTORY_ENV: local_env[FACTORY_ENV], ADDRESS_ENV: local_env[ADDRESS_ENV]}
+            self._saved_environ.update({k: os.environ.get(k) for k in shared if k not in self._saved_environ})
+            os.environ.update(shared)
+            _reset_shared_caches()
         routes: list[Route] = []
         for spec in specs:
             function_env = {k: str(v) for k, v in self.stack.resolver.resolve(spec.environment).items()}
@@ -499,7 +506,7 @@ class LocalCloud:
         if self.snapshot is not None and self.stack is not None and self.moto is not None and self._may_save:
             self.snapshot.save(self.stack)  # after every invocation in flight has finished
         if self.qdrant_share is not None:
-            self.qdrant_share.stop()
+            self.qdrant_share.close()
             self.qdrant_share = None
         self._restore_environment()
         for callback in reversed(self._on_stop):

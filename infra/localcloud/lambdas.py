@@ -11,6 +11,7 @@ function's timeout fails that invocation and is replaced by a new one (a new col
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import json
@@ -43,6 +44,11 @@ DEFAULT_MAX_ENVIRONMENTS = 4
 # Lambda limits an on-demand function's init phase to 10 s; here imports share two cores with everything else (a
 # test suite, moto, other functions' cold starts), so the local limit is LOCALCLOUD_INIT_TIMEOUT_S, default 60 s.
 INIT_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_INIT_TIMEOUT_S", "60"))
+# In AWS every execution environment has CPU of its own: a busy conversation worker never slows the webhook receiver.
+# Here all of them share this machine's cores, so the environments of functions no HTTP route reaches (queue, stream
+# and schedule consumers: the crew, the embedding) run at a lower CPU priority (nice), and the ones that answer an
+# HTTP request get the CPU when they need it. LOCALCLOUD_BACKGROUND_NICE=0 gives every function the same priority.
+BACKGROUND_NICE = int(os.environ.get("LOCALCLOUD_BACKGROUND_NICE", "10"))
 
 
 class InvocationError(Exception):
@@ -83,6 +89,9 @@ class Environment:
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
         child.close()
+        if BACKGROUND_NICE and not spec.serves_http:
+            with contextlib.suppress(OSError):  # lowering a priority is always allowed; a process gone is its own error
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, BACKGROUND_NICE)
         self._pump = threading.Thread(target=self._pump_logs, name=f"logs-{self.log_stream}", daemon=True)
         self._pump.start()
         self.conn = Connection(parent.detach())

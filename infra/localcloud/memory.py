@@ -31,17 +31,18 @@ def process(pid: int, **about: Any) -> dict[str, Any]:
 
 
 def report(cloud: Any) -> dict[str, Any]:
-    """{"runner": {...}, "moto": {...} (when it is a process of its own), "functions": {LogicalId: [environment,
-    ...]}, "total_rss_mb"}; an environment is {"pid", "rss_mb", "peak_mb", "invocations"}."""
-    runner = process(os.getpid(), holds="gateway, event-source pollers, embedded Qdrant"
-                     + ("" if getattr(cloud, "moto_pid", None) else ", moto"))
+    """{"runner": {...}, "moto": {...} and "qdrant": {...} (each when it is a process of its own), "functions":
+    {LogicalId: [environment, ...]}, "total_rss_mb"}; an environment is {"pid", "rss_mb", "peak_mb", "invocations"}."""
+    share = getattr(cloud, "qdrant_share", None)
+    services = {"moto": getattr(cloud, "moto_pid", None), "qdrant": share.pid if share is not None else None}
+    inside = [label for name, label in (("moto", "moto"), ("qdrant", "embedded Qdrant")) if not services[name]]
+    runner = process(os.getpid(), holds=", ".join(["gateway", "event-source pollers", *inside]))
     out: dict[str, Any] = {"runner": runner}
-    moto_pid = getattr(cloud, "moto_pid", None)
-    if moto_pid:
-        out["moto"] = process(moto_pid)
+    out.update({name: process(pid) for name, pid in services.items() if pid})
     out["functions"] = {name: [process(env.pid, invocations=env.invocations) for env in function.environments
                                if env.alive]
                         for name, function in sorted(cloud.functions.items())}
-    every = [runner, *([out["moto"]] if moto_pid else []), *(e for envs in out["functions"].values() for e in envs)]
+    every = [runner, *(out[name] for name, pid in services.items() if pid),
+             *(e for envs in out["functions"].values() for e in envs)]
     out["total_rss_mb"] = round(sum(p["rss_mb"] or 0 for p in every), 1)
     return out

@@ -132,6 +132,11 @@ class FunctionSpec:
     code_dirs: list[Path] = field(default_factory=list)  # what Lambda would have in /var/task and /opt/python
     reserved_concurrency: int | None = None  # ReservedConcurrentExecutions: the most environments at once
 
+    @property
+    def serves_http(self) -> bool:
+        """An HTTP API route invokes it (else only queues, streams and schedules do)."""
+        return any(event.get("Type") == "HttpApi" for event in self.events.values())
+
 
 def _code_dirs(template: dict[str, Any], resource: dict[str, Any], base: Path) -> list[Path]:
     props = resource.get("Properties", {})

@@ -150,6 +150,27 @@ def test_http_to_queue_to_worker_round_trip(small_cloud: LocalCloud) -> None:
     wait_for(lambda: ddb.get_item(TableName=table, Key={"pk": {"S": tag}}).get("Item"))
 
 
+def test_functions_no_route_reaches_run_at_a_lower_cpu_priority_than_the_http_ones(small_cloud: LocalCloud) -> None:
+    """Lambda gives each environment CPU of its own; here a busy queue consumer must not slow an HTTP answer."""
+    import os
+
+    from localcloud.lambdas import BACKGROUND_NICE
+
+    tag = f"ok-{uuid.uuid4().hex[:8]}"
+    assert httpx.post(small_cloud.url + "/echo/enqueue?enqueue=1", content=tag.encode()).status_code == 201
+    ddb = boto3.client("dynamodb")
+    wait_for(lambda: ddb.get_item(TableName=small_cloud.stack.refs["ResultsTable"], Key={"pk": {"S": tag}}).get("Item"))
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def priorities(name: str) -> set[int]:
+        return {os.getpriority(os.PRIO_PROCESS, env.pid) for env in small_cloud.function(name).environments}
+
+    background, http = priorities("WorkerFunction"), priorities("EchoFunction")
+    assert background and http
+    assert BACKGROUND_NICE == 10 and background == {min(own + BACKGROUND_NICE, 19)}
+    assert http == {own}
+
+
 def test_stream_eventbridge_and_sns_reach_the_listener(small_cloud: LocalCloud, handlers: Any) -> None:
     tag = uuid.uuid4().hex[:8]
     boto3.client("dynamodb").put_item(TableName=small_cloud.stack.refs["ResultsTable"], Item={"pk": {"S": tag}})

@@ -282,26 +282,33 @@ def saturated(exc: BaseException) -> bool:
     return error in SATURATED or "TransactionConflict" in reasons or "ThrottlingError" in reasons
 
 
+_INTAKE_THREADS = 4
+_intake_pool: Any = None
+_intake_pool_lock = threading.Lock()
+
+
+def _pool() -> Any:
+    """The threads intakes run in, started once per process (a thread per webhook cost its start each time)."""
+    global _intake_pool
+    with _intake_pool_lock:
+        if _intake_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _intake_pool = ThreadPoolExecutor(max_workers=_INTAKE_THREADS, thread_name_prefix="webhook-intake")
+        return _intake_pool
+
+
 def within(seconds: float, work: Callable[[], Outcome]) -> Outcome:
     """`work()`'s outcome, or Busy after `seconds`. The late work goes on in its thread and ends whole or not at all
     (one transaction, then the send): a retry then finds it done ("duplicate", and the stored job is sent again)
     or not begun ("queued"), never half-done. Without this, a slow write under saturation ran the function past its
-    Timeout and API Gateway answered 500."""
-    done = threading.Event()
-    box: dict[str, Any] = {}
+    Timeout and API Gateway answered 500. While every thread of the pool is still busy with late work, the next
+    webhook waits for one, and answers Busy if none frees up in time."""
+    from concurrent.futures import TimeoutError as Late
 
-    def run() -> None:
-        try:
-            box["outcome"] = work()
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="webhook-intake", daemon=True).start()
-    if not done.wait(seconds):
-        raise Busy(f"not answered within {seconds:.1f} s")
-    if "error" in box:
-        raise box["error"]
-    outcome: Outcome = box["outcome"]
+    future = _pool().submit(work)
+    try:
+        outcome: Outcome = future.result(timeout=seconds)
+    except Late as exc:
+        raise Busy(f"not answered within {seconds:.1f} s") from exc
     return outcome
