@@ -85,3 +85,20 @@ class FakeSearch:
         texts = self.data.get(tenant_id, {}).get(collection, [])
         return [SearchHit(id=f"{collection}-{i}", score=1.0 - i / 10, text=t, metadata={})
                 for i, t in enumerate(texts[:limit])]
+
+
+def conversations_drained(cloud: Any, timeout: float = 120.0) -> None:
+    """Wait until the stack's conversations queue holds no job, waiting, in flight or delayed: every job queued so
+    far has been through the worker, whose calls to Chatwoot are made before its batch is deleted. So a wrong extra
+    reply to what was sent before this call has arrived by now (instead of a fixed sleep that hopes so)."""
+    sqs = cloud.stack.client("sqs")
+    url = cloud.stack.refs["ConversationsQueue"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+             "ApproximateNumberOfMessagesDelayed"]
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if all(int(counts.get(name, 0)) == 0 for name in names):
+            return
+        assert time.monotonic() < deadline, f"the conversations queue did not drain in {timeout} s: {counts}"
+        time.sleep(0.1)
