@@ -23,7 +23,7 @@ import httpx
 import pytest
 from botocore.config import Config
 from reliability.load_driver import KINDS, Tenant, make_tenants, per_conversation
-from support.webhook_fixtures import conversations_drained
+from support.webhook_fixtures import conversations_drained, worker_short_debounce
 
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.doubles import ChatwootStub
@@ -62,6 +62,14 @@ def exactly_once_each(stub: ChatwootStub, tenants: list[Tenant], conversations: 
     recorded = per_conversation(stub, tenants)
     assert set(recorded) == conversations
     assert {k: dict(v) for k, v in recorded.items() if v != {kind: 1 for kind in KINDS}} == {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_short_debounce(cloud: Any) -> Iterator[None]:
+    """The worker's short debounce for the whole module (the `short_debounce` of most tests here then changes
+    nothing on the stack): one set of warm worker environments instead of a cold start per test."""
+    with worker_short_debounce(cloud):
+        yield
 
 
 def wait_calls(cloud: Any, stub: ChatwootStub, count: int, timeout: float = 90) -> None:

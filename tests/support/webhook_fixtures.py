@@ -5,9 +5,13 @@ devtools.chatwoot_payloads."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+
+from devtools import SHORT_DEBOUNCE
 
 MAX_429_RETRIES = 5
 
@@ -102,3 +106,17 @@ def conversations_drained(cloud: Any, timeout: float = 120.0) -> None:
             return
         assert time.monotonic() < deadline, f"the conversations queue did not drain in {timeout} s: {counts}"
         time.sleep(0.1)
+
+
+@contextmanager
+def worker_short_debounce(cloud: Any) -> Iterator[None]:
+    """SHORT_DEBOUNCE for the stack's conversation worker. A change of environment retires the worker's warm
+    environments (their next job is a cold start): when a module already keeps it short for all its tests
+    (test_faults.py), nothing changes."""
+    worker = cloud.functions["ConversationWorkerFunction"]
+    if all(worker.environment().get(key) == value for key, value in SHORT_DEBOUNCE.items()):
+        yield
+        return
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):
+        yield
+
