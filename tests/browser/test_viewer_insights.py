@@ -11,18 +11,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from support.insights_shop import open_shop
+from support.insights_shop import shared_shop
 from viewer_pages import sign_in, violations
-
-from devtools.doubles import ChatwootStub
 
 pytestmark = pytest.mark.browser
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "viewer"
 
 
 @pytest.fixture(scope="module")
-def shop(cloud: Any, chatwoot: ChatwootStub) -> dict[str, Any]:
-    return open_shop(cloud, chatwoot)
+def shop(cloud: Any) -> dict[str, Any]:
+    return shared_shop(cloud)  # the one the API tests read, when they ran in this session
 
 
 def screenshot(page: Any, name: str) -> None:

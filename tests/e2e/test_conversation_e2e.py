@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from support.tenants import wait_job
-from support.webhook_fixtures import deliver, queued
+from support.webhook_fixtures import conversations_drained, deliver, queued
 
 from devtools.chatwoot_payloads import echo, incoming, signed
 from devtools.doubles import ChatwootStub, LlmStub
@@ -129,7 +129,7 @@ def test_one_reply_per_message_and_none_for_the_rest(cloud: Any, shop: dict[str,
     assert httpx.post(f"{cloud.url}/webhooks/chatwoot", content=b"{oops", timeout=10).status_code == 400
 
     assert chatwoot.wait_for(lambda: len(chatwoot.replies(conversation)) >= 1, timeout=90)
-    time.sleep(4)  # room for a wrong second reply to show up (debounce is 2 s); not a timing assertion
+    conversations_drained(cloud)  # every job went through the worker: a wrong second reply would be here
     calls = chatwoot.successful(conversation_id=conversation)
     assert [c.kind for c in calls] == ["message"]
     reply = calls[0]
@@ -147,7 +147,7 @@ def test_a_burst_gets_one_answer(cloud: Any, shop: dict[str, Any], chatwoot: Cha
     for text in ("oi", "tudo bem?", "tem sandália 38?"):
         assert say(cloud, shop, conversation, text).json()["status"] == "queued"
     assert chatwoot.wait_for(lambda: len(chatwoot.replies(conversation)) >= 1, timeout=90)
-    time.sleep(4)
+    conversations_drained(cloud)  # the burst's three jobs all went through the worker
     assert len(chatwoot.replies(conversation)) == 1
 
 
@@ -162,7 +162,7 @@ def test_customer_asking_for_a_human_is_handed_off(cloud: Any, shop: dict[str, A
     payload = incoming(shop["account"], 12, conversation, next(_messages), "alô?")
     payload["conversation"]["status"] = "open"
     assert post_webhook(cloud, payload, shop["secret"]).json()["status"] == "queued"
-    time.sleep(5)
+    conversations_drained(cloud)  # its job went through the worker, which stayed quiet
     assert chatwoot.replies(conversation) == ["Vou chamar um atendente para você."]
 
 

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from support.webhook_fixtures import deliver
+from support.webhook_fixtures import conversations_drained, deliver
 
+from devtools import SHORT_DEBOUNCE
 from devtools.chatwoot_payloads import (
     agent_message,
     attachment,
@@ -45,8 +46,9 @@ JPEG = b"\xff\xd8\xff\xe0" + bytes(800)
 def full_crew(cloud: Any) -> Iterator[None]:
     """These tenants have an LLM but no collections: the economical plan would hand every question off ("vou
     verificar"), and what is tested here is what reaches the crew (a transcript, a photo's description, the hours),
-    so the worker runs the full crew (CREW_ECONOMY=false) in this module."""
-    with cloud.environment_changed({"CREW_ECONOMY": "false"}, "ConversationWorkerFunction"):
+    so the worker runs the full crew (CREW_ECONOMY=false) in this module. No test here sends a burst: the debounce
+    (2 s a turn) would only wait, so it is short (its code path still runs)."""
+    with cloud.environment_changed({"CREW_ECONOMY": "false", **SHORT_DEBOUNCE}, "ConversationWorkerFunction"):
         yield
 
 
@@ -294,7 +296,7 @@ def test_an_account_webhook_echo_of_the_bots_reply_is_not_a_human(cloud: Any, ll
     human = agent_message(shop["account"], 12, conversation, next(_messages), "Oi, aqui é a Bruna!")
     assert post(cloud, shop, human)["status"] == "noted"
     assert say(cloud, shop, conversation, "Obrigada, Bruna", status="open")["status"] == "queued"
-    time.sleep(5)  # room for a wrong reply to show up (debounce is 2 s); not a timing assertion
+    conversations_drained(cloud)  # its job went through the worker: a wrong reply would be here
     assert len(chatwoot.replies(conversation)) == 2
     assert post(cloud, shop, status_changed(shop["account"], 12, conversation, "resolved"))["status"] == "noted"
     assert say(cloud, shop, conversation, "Voltei: tem protetor solar infantil?", status="open")[

@@ -9,11 +9,13 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from support.conversation_set import CONVERSATIONS, Outcome, check
+from support.tenants import wait_job
 from support.webhook_fixtures import deliver, queued
 
 from devtools import SHORT_DEBOUNCE
@@ -23,6 +25,8 @@ from devtools.doubles import ChatwootStub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 LIMITS = {"whatsapp": 4096, "instagram": 1000}
+# Conversations in flight at once: the worker takes two batches at a time (two pollers on the FIFO queue).
+CONCURRENT_CONVERSATIONS = 8
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +59,11 @@ def demo(cloud: Any, chatwoot: ChatwootStub, quick_worker: None) -> dict[str, An
         {"chatwoot_account_id": account, "chatwoot_inbox_id": 13, "tenant_id": tenant_id, "channel": "instagram"},
     ]}).raise_for_status()
     bearer = {"Authorization": f"Bearer {token}"}
-    for collection, records in corpus().items():
-        job = httpx.post(f"{cloud.url}/vectorize", headers=bearer, timeout=120, json={
-            "tenant_id": tenant_id, "collection": collection, "records": records}).json()["job_id"]
-        deadline = time.monotonic() + 300
-        while httpx.get(f"{cloud.url}/vectorize/jobs/{job}", headers=bearer, timeout=30).json()["status"] != "done":
-            assert time.monotonic() < deadline, f"vectorize job {job} did not finish"
-            time.sleep(0.3)
+    jobs = [httpx.post(f"{cloud.url}/vectorize", headers=bearer, timeout=120, json={
+        "tenant_id": tenant_id, "collection": collection, "records": records}).json()["job_id"]
+        for collection, records in corpus().items()]  # queued together: the vectorize worker takes them in turn
+    for job in jobs:
+        assert wait_job(cloud, job, bearer, timeout=300)["status"] == "done", job
     return {"account": account, "secret": secret}
 
 
@@ -80,26 +82,35 @@ def _settled(chatwoot: ChatwootStub, conversation: int, before: int) -> list[Any
     return _calls(chatwoot, conversation)[before:]
 
 
+def _converse(cloud: Any, chatwoot: ChatwootStub, demo: dict[str, Any], number: int, conv: Any,
+              first_id: int) -> Outcome:
+    """One scripted conversation, turn after turn (a turn is sent once the previous one has settled)."""
+    conversation, inbox = 700_000 + number, 13 if conv.channel == "instagram" else 12
+    caused: list[Any] = []
+    for turn, message in enumerate(conv.turns):
+        before = len(_calls(chatwoot, conversation))
+        payload = incoming(demo["account"], inbox, conversation, first_id + turn, message)
+        payload["sender"]["name"] = "Maria"
+        raw, headers = signed(payload, demo["secret"])
+        status = deliver(f"{cloud.url}/webhooks/chatwoot", raw, headers)
+        assert queued(status), status.text
+        caused = _settled(chatwoot, conversation, before)
+    replies = [str(c.body.get("content")) for c in caused if c.kind == "message"]
+    handoff = "handoff" if any(c.kind == "toggle_status" for c in caused) else None
+    outcome = Outcome(conv, replies, handoff)
+    outcome.problems = check(outcome, LIMITS.get(conv.channel, 4096))
+    return outcome
+
+
 def test_the_conversation_set_through_the_webhook_without_an_llm(cloud: Any, chatwoot: ChatwootStub,
                                                                 demo: dict[str, Any]) -> None:
-    ids = iter(range(int(time.time()) % 100_000 * 1000 + 2 * 10**9, 10**13))
-    outcomes = []
-    for number, conv in enumerate(CONVERSATIONS):
-        conversation, inbox = 700_000 + number, 13 if conv.channel == "instagram" else 12
-        caused: list[Any] = []
-        for message in conv.turns:
-            before = len(_calls(chatwoot, conversation))
-            payload = incoming(demo["account"], inbox, conversation, next(ids), message)
-            payload["sender"]["name"] = "Maria"
-            raw, headers = signed(payload, demo["secret"])
-            status = deliver(f"{cloud.url}/webhooks/chatwoot", raw, headers)
-            assert queued(status), status.text
-            caused = _settled(chatwoot, conversation, before)
-        replies = [str(c.body.get("content")) for c in caused if c.kind == "message"]
-        handoff = "handoff" if any(c.kind == "toggle_status" for c in caused) else None
-        outcome = Outcome(conv, replies, handoff)
-        outcome.problems = check(outcome, LIMITS.get(conv.channel, 4096))
-        outcomes.append(outcome)
+    """The conversations are independent (each its own Chatwoot conversation, so its own FIFO group and history),
+    so they run side by side, as a shop's customers write; within one, a turn waits for the previous reply. What
+    each conversation received is checked on its own, as when they ran one after another."""
+    base = int(time.time()) % 100_000 * 1000 + 2 * 10**9
+    with ThreadPoolExecutor(CONCURRENT_CONVERSATIONS) as pool:
+        outcomes = list(pool.map(lambda numbered: _converse(cloud, chatwoot, demo, numbered[0], numbered[1],
+                                                            base + 10 * numbered[0]), enumerate(CONVERSATIONS)))
     wrong = {o.conversation.id: o.problems for o in outcomes if o.problems}
     print(f"conversation set through the webhook: {len(outcomes) - len(wrong)} of {len(outcomes)} right; {wrong}")
     assert wrong == {}  # as at crew level: 42 of 42 right without an LLM

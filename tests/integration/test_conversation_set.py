@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from support.conversation_set import CONVERSATIONS, demo_search, demo_tenant, run_set, script_llm
+from support.retrieval_eval import shared_embedder
 
 from devtools.doubles import LlmStub
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.slow  # the bundled encoders and crewai
 
 @pytest.fixture(scope="module")
 def search() -> Iterator[Any]:
-    with demo_search() as found:
+    with demo_search(shared_embedder()) as found:  # test_retrieval_eval reuses its demo store vectors
         yield found
 
 

@@ -10,14 +10,14 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from support.insights_shop import open_shop
+from support.insights_shop import shared_shop
 
 from devtools.doubles import ChatwootStub, LlmStub
 
 
 @pytest.fixture(scope="module")
-def shop(cloud: Any, chatwoot: ChatwootStub) -> dict[str, Any]:
-    return open_shop(cloud, chatwoot)
+def shop(cloud: Any) -> dict[str, Any]:
+    return shared_shop(cloud)  # the browser tests read the same shop
 
 
 def get(cloud: Any, path: str, headers: dict[str, str]) -> httpx.Response:
@@ -139,8 +139,8 @@ def _table_items(cloud: Any) -> list[dict[str, Any]]:
             return sorted(items, key=lambda i: (i["pk"], i["sk"]))
 
 
-def test_the_playground_answers_from_the_tenants_data_and_writes_nothing(cloud: Any, shop: dict[str, Any],
-                                                                        chatwoot: ChatwootStub) -> None:
+def test_the_playground_answers_from_the_tenants_data_and_writes_nothing(cloud: Any, shop: dict[str, Any]) -> None:
+    chatwoot: ChatwootStub = shop["chatwoot"]
     before, calls = _table_items(cloud), len(chatwoot.calls)
     url = f"{cloud.url}/playground/{shop['id']}"
     answer = httpx.post(url, headers=shop["admin"], timeout=120, json={
@@ -165,9 +165,10 @@ def test_the_playground_answers_from_the_tenants_data_and_writes_nothing(cloud: 
 
 
 def test_the_playground_follows_a_config_change_and_shows_the_models_calls(
-        cloud: Any, shop: dict[str, Any], chatwoot: ChatwootStub, llm: LlmStub) -> None:
+        cloud: Any, shop: dict[str, Any], llm: LlmStub) -> None:
     """Try, change the config, try again: with an LLM configured the model writes the reply, and the trace counts
     its calls and tokens. Still nothing written. (Last in the module: the shop gets its first config back.)"""
+    chatwoot: ChatwootStub = shop["chatwoot"]
     llm.reset()
     llm.on("customer service assistant", answer="Temos sim! O Tênis Azul Runner 42 sai por R$ 299,90.")
     config_url = f"{cloud.url}/configs/{shop['id']}/default/config"

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from support.retrieval_eval import (
     CORPORA,
-    CachingEmbedder,
     build_small_store,
     build_store,
     corpus_records,
     default_searcher,
     evaluate,
     load_questions,
+    shared_embedder,
 )
 
 
@@ -41,9 +41,7 @@ def test_the_evaluation_set_is_what_it_claims() -> None:
 
 @pytest.fixture(scope="module")
 def bundled() -> Iterator[tuple[Any, Any]]:
-    from chatwoot_ai.vector.embeddings import build_embedder
-
-    embedder = CachingEmbedder(build_embedder("bundled"))  # the small shops reuse the whole shops' vectors
+    embedder = shared_embedder()  # the small shops reuse the whole shops' vectors (the demo store's: the set's)
     store = build_store(embedder)
     yield store, embedder
     store.client.close()

@@ -64,8 +64,8 @@ def test_concurrent_puts_of_different_tenants_each_store_their_own_body(fresh_cl
         }
         statuses = _in_parallel([lambda t=t, b=b: _put(fresh_cloud, t, "config", b) for t, b in tenants.items()])
         assert statuses == [200] * len(tenants)
-        for tenant, body in tenants.items():
-            stored = _get(fresh_cloud, tenant)
+        read = _in_parallel([lambda t=t: _get(fresh_cloud, t) for t in tenants])  # reads overlap too
+        for (tenant, body), stored in zip(tenants.items(), read, strict=True):
             if stored["company"] != body["company"] or stored["odoo"] != body["odoo"]:
                 mixed.append(f"round {round_number}: {tenant} holds {stored['company']['name']}")
     assert mixed == [], f"{len(mixed)} of {ROUNDS * 3} documents hold another tenant's body: {mixed[:5]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.webhook_fixtures import worker_short_debounce
 
 from devtools import SHORT_DEBOUNCE
 from devtools.doubles import ChatwootStub
@@ -25,7 +26,7 @@ def short_debounce(cloud: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     for key, value in SHORT_DEBOUNCE.items():  # and for handlers a test calls in this process
         monkeypatch.setenv(key, value)
     reset_layer()
-    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):  # type: ignore[attr-defined]
+    with worker_short_debounce(cloud):
         yield
     monkeypatch.undo()
     reset_layer()

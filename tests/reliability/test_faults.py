@@ -23,6 +23,7 @@ import httpx
 import pytest
 from botocore.config import Config
 from reliability.load_driver import KINDS, Tenant, make_tenants, per_conversation
+from support.webhook_fixtures import conversations_drained, worker_short_debounce
 
 from devtools.chatwoot_payloads import incoming, signed
 from devtools.doubles import ChatwootStub
@@ -63,9 +64,17 @@ def exactly_once_each(stub: ChatwootStub, tenants: list[Tenant], conversations: 
     assert {k: dict(v) for k, v in recorded.items() if v != {kind: 1 for kind in KINDS}} == {}
 
 
-def wait_calls(stub: ChatwootStub, count: int, timeout: float = 90) -> None:
+@pytest.fixture(scope="module", autouse=True)
+def module_short_debounce(cloud: Any) -> Iterator[None]:
+    """The worker's short debounce for the whole module (the `short_debounce` of most tests here then changes
+    nothing on the stack): one set of warm worker environments instead of a cold start per test."""
+    with worker_short_debounce(cloud):
+        yield
+
+
+def wait_calls(cloud: Any, stub: ChatwootStub, count: int, timeout: float = 90) -> None:
     assert stub.wait_for(lambda: len(stub.successful()) >= count, timeout=timeout), stub.successful()
-    time.sleep(1.5)  # room for a wrong extra call; not a timing assertion
+    conversations_drained(cloud)  # every job went through the worker: a wrong extra call would be here
 
 
 # ------------------------------------------------------------------ DynamoDB
@@ -110,7 +119,7 @@ def test_config_reads_survive_dynamodb_outage_during_a_burst(cloud: Any, chatwoo
         answers.append(post_in_process(cloud, *signed(payload, shop.secret)))
     assert [(r.status_code, r.json()["status"]) for r in answers] == [(200, "queued")] * len(burst)
     assert cache.stats["fallbacks"] > fallbacks  # the cold tenant really came from the files
-    wait_calls(chatwoot, 3 * len(burst))
+    wait_calls(cloud, chatwoot, 3 * len(burst))
     exactly_once_each(chatwoot, [warm, cold], {(t.token, c) for t, c in burst})
     # Lost: nothing. Every message of the burst was queued and handed off exactly once.
 
@@ -143,7 +152,7 @@ def test_receiver_refuses_with_500_when_its_own_writes_fail_and_the_retry_is_que
     assert (retried.status_code, retried.json()["status"]) == (200, "queued")
     again = httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers, timeout=30)  # the stack's own
     assert again.json()["status"] == "duplicate"
-    wait_calls(chatwoot, 3)
+    wait_calls(cloud, chatwoot, 3)
     exactly_once_each(chatwoot, [shop], {(shop.token, 40_001)})
     # Lost: nothing. The failed delivery left no record behind that would have swallowed Chatwoot's retry.
 
@@ -306,7 +315,7 @@ def test_llm_failing_or_slow_still_reaches_the_customer(cloud: Any, chatwoot: Ch
         while getattr(get_config_cache().config(shop.id), "llm", None) is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert post(cloud, shop, 70_001, "Qual o prazo de entrega?").json()["status"] == "queued"
-        wait_calls(chatwoot, 3, timeout=150)
+        wait_calls(cloud, chatwoot, 3, timeout=150)
     exactly_once_each(chatwoot, [shop], {(shop.token, 70_001)})
     # The shop has no data and no Odoo: the plan asks no model (nothing to ground an answer on) and the customer
     # hears "let me check with the team"; whether the LLM fails or is slow cannot delay that.

@@ -178,13 +178,13 @@ class DemoSearch:
 
 
 @contextmanager
-def demo_search() -> Iterator[DemoSearch]:
-    """The demo store indexed in memory with the bundled encoders."""
+def demo_search(embedder: Any = None) -> Iterator[DemoSearch]:
+    """The demo store indexed in memory with the bundled encoders (`embedder`: a model set already loaded)."""
     from support.retrieval_eval import build_store
 
     from chatwoot_ai.vector.embeddings import build_embedder
 
-    embedder = build_embedder("bundled")
+    embedder = embedder or build_embedder("bundled")
     store = build_store(embedder, ["demo_store"])
     try:
         yield DemoSearch(store, embedder)

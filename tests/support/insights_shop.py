@@ -4,6 +4,7 @@ view's API tests and browser tests read it."""
 
 from __future__ import annotations
 
+import atexit
 import secrets
 import time
 import uuid
@@ -27,6 +28,20 @@ RULES = [
      "metadata": {"visibility": "internal"}},
     {"id": "troca", "text": "Trocas do Tênis Azul Runner em até 30 dias com nota fiscal.", "metadata": {}},
 ]
+
+
+_opened: dict[int, dict[str, Any]] = {}
+
+
+def shared_shop(cloud: Any) -> dict[str, Any]:
+    """`open_shop` once per session stack for every module that reads it (the API tests, the browser tests), with a
+    Chatwoot stub of its own that lives as long as the process: `shop["chatwoot"]` heard every call the shop caused.
+    What a module changes (a config, a key) it puts back."""
+    if id(cloud) not in _opened:
+        chatwoot = ChatwootStub().start()
+        atexit.register(chatwoot.stop)
+        _opened[id(cloud)] = {**open_shop(cloud, chatwoot), "chatwoot": chatwoot}
+    return _opened[id(cloud)]
 
 
 def open_shop(cloud: Any, chatwoot: ChatwootStub) -> dict[str, Any]:

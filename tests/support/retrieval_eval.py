@@ -99,6 +99,23 @@ class CachingEmbedder:
         return {name: [self.cache[t][name] for t in texts] for name in names}
 
 
+_shared: dict[tuple[str, str, int | None], CachingEmbedder] = {}
+
+
+def shared_embedder() -> CachingEmbedder:
+    """The bundled model set as the settings ask for it, loaded once per process, its document vectors memoised:
+    the modules that index the same shop (the demo store: the conversation set and this evaluation) embed each
+    text once."""
+    from chatwoot_ai.settings import get_settings
+    from chatwoot_ai.vector.embeddings import build_embedder
+
+    settings = get_settings()
+    key = (settings.embedding_e5_variant, settings.embedding_bundled_models, settings.embedding_threads or None)
+    if key not in _shared:
+        _shared[key] = CachingEmbedder(build_embedder("bundled"))
+    return _shared[key]
+
+
 SMALL_OTHERS = 1  # records besides the expected one in a small shop's collection
 
 

@@ -5,9 +5,13 @@ devtools.chatwoot_payloads."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+
+from devtools import SHORT_DEBOUNCE
 
 MAX_429_RETRIES = 5
 
@@ -85,3 +89,34 @@ class FakeSearch:
         texts = self.data.get(tenant_id, {}).get(collection, [])
         return [SearchHit(id=f"{collection}-{i}", score=1.0 - i / 10, text=t, metadata={})
                 for i, t in enumerate(texts[:limit])]
+
+
+def conversations_drained(cloud: Any, timeout: float = 120.0) -> None:
+    """Wait until the stack's conversations queue holds no job, waiting, in flight or delayed: every job queued so
+    far has been through the worker, whose calls to Chatwoot are made before its batch is deleted. So a wrong extra
+    reply to what was sent before this call has arrived by now (instead of a fixed sleep that hopes so)."""
+    sqs = cloud.stack.client("sqs")
+    url = cloud.stack.refs["ConversationsQueue"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+             "ApproximateNumberOfMessagesDelayed"]
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if all(int(counts.get(name, 0)) == 0 for name in names):
+            return
+        assert time.monotonic() < deadline, f"the conversations queue did not drain in {timeout} s: {counts}"
+        time.sleep(0.1)
+
+
+@contextmanager
+def worker_short_debounce(cloud: Any) -> Iterator[None]:
+    """SHORT_DEBOUNCE for the stack's conversation worker. A change of environment retires the worker's warm
+    environments (their next job is a cold start): when a module already keeps it short for all its tests
+    (test_faults.py), nothing changes."""
+    worker = cloud.functions["ConversationWorkerFunction"]
+    if all(worker.environment().get(key) == value for key, value in SHORT_DEBOUNCE.items()):
+        yield
+        return
+    with cloud.environment_changed(SHORT_DEBOUNCE, "ConversationWorkerFunction"):
+        yield
+
