@@ -17,6 +17,7 @@ import argparse
 import json
 import random
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,8 @@ sys.path.insert(0, str(ROOT / "infra"))
 
 from localcloud.events import message_created, signed  # noqa: E402
 from localcloud.state import DataDir  # noqa: E402
+
+BUSY_RETRIES = 5
 
 
 def _conversation(data: DataDir, args: argparse.Namespace) -> int:
@@ -68,11 +71,19 @@ def main() -> int:
                               conversation_id=conversation, message_id=random.randint(10**6, 10**9))
     body, headers = signed(payload, secret, delivery_id=f"demo-{conversation}-{payload['id']}")
     url = args.url or running["url"]
-    try:
-        response = httpx.post(f"{url}/webhooks/chatwoot", content=body, headers=headers, timeout=10)
-    except httpx.HTTPError as exc:
-        print(f"the stack at {url} did not answer: {exc}", file=sys.stderr)
-        return 1
+    for attempt in range(1, BUSY_RETRIES + 2):
+        try:
+            response = httpx.post(f"{url}/webhooks/chatwoot", content=body, headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            print(f"the stack at {url} did not answer: {exc}", file=sys.stderr)
+            return 1
+        if response.status_code != 429 or attempt > BUSY_RETRIES:
+            break
+        # The receiver is saturated (a stack that has just started is still loading its functions): Chatwoot
+        # sends the same delivery again after Retry-After, and so does this script.
+        wait_s = min(float(response.headers.get("retry-after", "1")), 10.0)
+        print(f"the receiver is busy (429); sending again in {wait_s:.0f} s", file=sys.stderr)
+        time.sleep(wait_s)
     if response.status_code >= 300:
         print(f"{response.status_code} {response.text}", file=sys.stderr)
         return 1
