@@ -4,7 +4,7 @@ Started by `localcloud.lambdas.Environment` as `python -m localcloud.environment
 pair. The protocol is length-prefixed JSON messages (multiprocessing's Connection framing):
 
     parent → child   {"function": {...}}     once, at start
-    parent → child   {"event": <JSON>, "request_id": str, "deadline_s": float}   one per invocation
+    parent → child   {"event": <JSON>, "request_id": str, "timeout_s": float}   one per invocation
     child → parent   {"init_s": float}   once, when the first invocation's init phase (the import) is done
     child → parent   {"ok": <the handler's return value>} | {"error": {"type", "message", "trace"}}, with "usage"
                      (what the invocation would be billed for: localcloud.accounting)
@@ -83,8 +83,9 @@ def serve(conn: Connection) -> None:
                 return  # Lambda runs the init again in a new environment
             init_s = time.perf_counter() - started
             conn.send_bytes(json.dumps({"init_s": init_s}).encode())
-        # The function's timeout starts after the init phase, as in Lambda.
-        context = LambdaContext(function, message["request_id"], message["deadline_s"] + (init_s or 0.0))
+        # The function's timeout starts when its handler does, after the init phase, as in Lambda (an absolute deadline
+        # set by the runner also counted this process's own start, seconds on a loaded machine).
+        context = LambdaContext(function, message["request_id"], time.time() + message["timeout_s"])
         try:
             result = handler(message["event"], context)
             reply = {"ok": result}

@@ -122,7 +122,7 @@ class Environment:
         name = self.function.spec.logical_id
         request_id = str(uuid.uuid4())
         try:
-            payload = json.dumps({"event": event, "request_id": request_id, "deadline_s": time.time() + timeout_s})
+            payload = json.dumps({"event": event, "request_id": request_id, "timeout_s": timeout_s})
         except (TypeError, ValueError) as exc:
             raise InvocationError(name, "InvalidRequestContentException", str(exc)) from exc
         try:
