@@ -1,6 +1,6 @@
 """Memory per process of the local stack, read from `/proc/<pid>/status` (Linux): the runner itself (the gateway, the
-pollers, the embedded Qdrant, and moto when it runs in the runner's process), moto's own process when it has one, and
-every execution environment of every function. What a developer's machine pays for Lambda's one-process-per-
+pollers, the embedded Qdrant), moto's process (`motoserver.py`) when the stack knows its pid, and every execution
+environment of every function. What a developer's machine pays for Lambda's one-process-per-
 environment model; shown by `/health` (`memory`) and in each environment's first log line."""
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ def process(pid: int, **about: Any) -> dict[str, Any]:
 
 
 def report(cloud: Any) -> dict[str, Any]:
-    """{"runner": {...}, "moto": {...} (when it is a process of its own), "functions": {LogicalId: [environment,
+    """{"runner": {...}, "moto": {...} (when the stack knows moto's pid), "functions": {LogicalId: [environment,
     ...]}, "total_rss_mb"}; an environment is {"pid", "rss_mb", "peak_mb", "invocations"}."""
-    runner = process(os.getpid(), holds="gateway, event-source pollers, embedded Qdrant"
-                     + ("" if getattr(cloud, "moto_pid", None) else ", moto"))
+    runner = process(os.getpid(), holds="gateway, event-source pollers, embedded Qdrant")
     out: dict[str, Any] = {"runner": runner}
     moto_pid = getattr(cloud, "moto_pid", None)
     if moto_pid:
