@@ -332,7 +332,10 @@ class LocalCloud:
             self._snapshotter.stop()
             self._snapshotter = None
         if self.snapshot is not None and self.stack is not None and self.moto is not None and self._may_save:
-            self.snapshot.save(self.stack)  # after every invocation in flight has finished
+            try:
+                self.snapshot.save(self.stack)  # after every invocation in flight has finished
+            except Exception as exc:  # moto's process is gone (or failed): stop the rest all the same
+                print(f"[localcloud] last snapshot failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         if self.qdrant_share is not None:
             self.qdrant_share.stop()
             self.qdrant_share = None
