@@ -18,7 +18,7 @@ from typing import Any
 from localcloud import memory
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import CODE_PATHS, InProcessFunction, LocalFunction
-from localcloud.motoserver import MotoProcess, control
+from localcloud.motoserver import MotoProcess, MotoThread, control
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
 from localcloud.qdrant_share import ADDRESS_ENV, FACTORY_ENV, QdrantShare
@@ -37,9 +37,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[MotoProcess, str]:
-    """moto in a process of its own (`motoserver.py`), with the runner's patches; `.stop()` ends it."""
-    moto = MotoProcess(host, port or 0)
+def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[MotoProcess | MotoThread, str]:
+    """moto in a process of its own (`motoserver.py`), with the runner's patches; `.stop()` ends it.
+    `LOCALCLOUD_MOTO=thread` serves it from a thread of this process instead (to compare the two)."""
+    moto = (MotoThread if os.environ.get("LOCALCLOUD_MOTO") == "thread" else MotoProcess)(host, port or 0)
     return moto, moto.url
 
 
@@ -50,15 +51,17 @@ def dynamodb_served(endpoint_url: str) -> int:
 
 def moto_pid(endpoint_url: str) -> int | None:
     """The pid of the `motoserver` at a loopback `endpoint_url` (the tests' and the bench's session moto), None for
-    another endpoint (LocalStack, AWS) or one that does not answer."""
+    another endpoint (LocalStack, AWS), one that does not answer, or one served from this very process
+    (`LOCALCLOUD_MOTO=thread`)."""
     from urllib.parse import urlsplit
 
     if urlsplit(endpoint_url).hostname not in ("127.0.0.1", "localhost"):
         return None
     try:
-        return int(control(endpoint_url, "served", timeout_s=5)["pid"])
+        pid = int(control(endpoint_url, "served", timeout_s=5)["pid"])
     except Exception:
         return None
+    return pid if pid != os.getpid() else None
 
 
 def ensure_code_paths() -> None:
@@ -105,8 +108,8 @@ class LocalCloud:
         self.region = region
         self.event_sources = event_sources
         self.template_path = template_path
-        self.moto: MotoProcess | None = None
-        self.moto_pid: int | None = None  # moto's process (memory.report shows its RSS apart)
+        self.moto: MotoProcess | MotoThread | None = None
+        self.moto_pid: int | None = None  # moto's own process (memory.report shows its RSS apart)
         self.stack: Stack | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.sources: list[Source] = []
@@ -181,7 +184,7 @@ class LocalCloud:
         saved: dict[str, Any] | None = None
         if self.endpoint_url is None:
             self.moto, self.endpoint_url = start_moto(self.host)
-            self.moto_pid = self.moto.pid
+            self.moto_pid = self.moto.pid if self.moto.pid != os.getpid() else None
             if self.persist:
                 self.snapshot = CloudSnapshot(DataDir(self.data_dir).snapshot_file(self.stack_name),
                                               self.stack_name, self.region, self.endpoint_url)

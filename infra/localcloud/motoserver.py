@@ -296,22 +296,45 @@ def _exit_with_parent() -> None:
     os._exit(0)
 
 
-def main(argv: list[str] | None = None) -> None:
+def make_moto_server(host: str, port: int) -> Any:
+    """moto with the patches and the control routes, listening on host:port (0: a free one); not serving yet."""
     import logging
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    parser = argparse.ArgumentParser(prog="python -m localcloud.motoserver")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
     _partition_queries()
     _serialise_dynamodb()
     _keep_tables_on_rollback()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
-    server = make_server(args.host, args.port, with_control(DomainDispatcherApplication(create_backend_app)),
-                         threaded=True, request_handler=MotoRequestHandler)
+    return make_server(host, port, with_control(DomainDispatcherApplication(create_backend_app)), threaded=True,
+                       request_handler=MotoRequestHandler)
+
+
+class MotoThread:
+    """`LOCALCLOUD_MOTO=thread`: the same server in a thread of the calling process (the way before issue 19), kept
+    to compare the two on one machine (`python -m bench conversation` with and without it). Its `pid` is the
+    caller's own."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.server = make_moto_server(host, port)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
+        self.thread.start()
+        self.url = f"http://{host}:{self.server.server_port}"
+        self.pid = os.getpid()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m localcloud.motoserver")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = make_moto_server(args.host, args.port)
     threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
     print(json.dumps({"url": f"http://{args.host}:{server.server_port}", "pid": os.getpid()}), flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the parent reads the announcement only

@@ -17,7 +17,7 @@ import boto3
 import httpx
 import pytest
 
-from localcloud.cloud import LocalCloud, dynamodb_served
+from localcloud.cloud import LocalCloud, dynamodb_served, moto_pid, start_moto
 from localcloud.memory import status_kb
 from localcloud.motoserver import INFRA
 
@@ -109,3 +109,17 @@ def test_a_parent_killed_by_sigkill_leaves_no_moto_behind() -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_localcloud_moto_thread_serves_the_same_moto_from_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The way before issue 19, kept to compare the two: same patches, same control routes, no pid of its own."""
+    monkeypatch.setenv("LOCALCLOUD_MOTO", "thread")
+    moto, url = start_moto()
+    try:
+        assert moto.pid == os.getpid() and moto_pid(url) is None  # nothing to show apart in /health
+        ddb = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")
+        served = dynamodb_served(url)
+        assert ddb.list_tables()["TableNames"] == []
+        assert dynamodb_served(url) == served + 1
+    finally:
+        moto.stop()
