@@ -128,7 +128,7 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
     from localcloud.cloud import dynamodb_served
 
     _settle(cloud)
-    before, served, http = _snapshot(cloud), dynamodb_served(), _http_requests(cloud)
+    before, served, http = _snapshot(cloud), dynamodb_served(cloud.endpoint_url), _http_requests(cloud)
     llm_before = len(llm.usages) if llm is not None else 0
     turns = 0
     for number, conversation in enumerate(_conversations()):
@@ -138,8 +138,9 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
     _settle(cloud)
     functions = _delta(before, _snapshot(cloud))
     counted = sum(v for f in functions.values() for k, v in f["calls"].items() if k.startswith("dynamodb."))
+    served = dynamodb_served(cloud.endpoint_url) - served
     block: dict[str, Any] = {"count": turns, "functions": functions, "http_requests": _http_requests(cloud) - http,
-                             "dynamodb_calls_counted": counted, "dynamodb_calls_served": dynamodb_served() - served}
+                             "dynamodb_calls_counted": counted, "dynamodb_calls_served": served}
     if llm is not None:
         usages = llm.usages[llm_before:]
         block["llm"] = {"calls": len(usages), "prompt_tokens": sum(u["prompt_tokens"] for u in usages),

@@ -73,7 +73,7 @@ def run(ctx: Any) -> list[Figure]:
     mix = (f"{len(requests)} requests, {unique} distinct messages, {len(requests) - unique} duplicates; tenants: 2 "
            f"with the demo store and the LLM stub ({LLM_LATENCY_S * 1000:.0f} ms a call), 1 retrieval-only, 1 "
            f"without collections; bursts of 3, keyword handoffs; concurrency 16. Each function's environments are "
-           f"processes of their own; client, gateway, pollers and moto share the runner's process")
+           f"processes of their own, moto's process too; client, gateway and pollers share the runner's process")
     envs = {name: len(found) for name, found in memory_at_peak["functions"].items() if found}
     return [
         Figure("webhook p50 under load (concurrency 16)", round(p50, 1), "ms",

@@ -15,9 +15,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from localcloud import memory, moto_costs
+from localcloud import memory
 from localcloud.gateway import VIEWER_DIR, Gateway, GatewayServer, Route, compile_path, make_handler
 from localcloud.lambdas import BACKGROUND_NICE, CODE_PATHS, InProcessFunction, LocalFunction
+from localcloud.motoserver import MotoProcess, MotoThread, control
 from localcloud.persist import CloudSnapshot, Restored, Snapshotter
 from localcloud.provision import Stack, provision
 from localcloud.qdrant_share import ADDRESS_ENV, FACTORY, FACTORY_ENV, QdrantShare
@@ -36,199 +37,31 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _partition_queries() -> None:
-    """moto 5.2's Table.query reads and sorts every item of the table for each base-table query, so each query gets
-    slower as the table grows (a 2,000-message load run spent most of its time there). A base-table query only needs
-    its partition: hand it just that bucket. Same results; applied once per process."""
-    from moto.dynamodb.models.table import Table
-
-    if getattr(Table, "_localcloud_partition_queries", False):
-        return
-    hint = threading.local()
-    all_items, query = Table.all_items, Table.query
-
-    def partition_items(self: Any) -> Any:
-        key = getattr(hint, "hash_key", None)
-        if key is None:
-            return all_items(self)
-        bucket = self.items.get(key)
-        if bucket is None:
-            return []
-        if not self.range_key_attr:
-            return [bucket]
-        return sorted(list(bucket.values()), key=lambda item: item.range_key)
-
-    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
-        if index_name or hash_key is None:
-            return query(self, hash_key, *args, **kwargs)
-        hint.hash_key = hash_key
-        try:
-            return query(self, hash_key, *args, **kwargs)
-        finally:
-            hint.hash_key = None
-
-    Table.all_items = partition_items  # type: ignore[method-assign]
-    Table.query = partition_query  # type: ignore[method-assign]
-    Table._localcloud_partition_queries = True  # type: ignore[attr-defined]
+def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[MotoProcess | MotoThread, str]:
+    """moto in a process of its own (`motoserver.py`), with the runner's patches; `.stop()` ends it.
+    `LOCALCLOUD_MOTO=thread` serves it from a thread of this process instead (to compare the two)."""
+    moto = (MotoThread if os.environ.get("LOCALCLOUD_MOTO") == "thread" else MotoProcess)(host, port or 0)
+    return moto, moto.url
 
 
-_DYNAMODB_WRITES = frozenset({
-    "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement",
-    "BatchExecuteStatement", "ExecuteTransaction", "CreateTable", "DeleteTable", "UpdateTable",
-})
+def dynamodb_served(endpoint_url: str) -> int:
+    """DynamoDB requests the moto process at `endpoint_url` has served (accounting checks its counts against it)."""
+    return int(control(endpoint_url, "served")["dynamodb_served"])
 
 
-_dynamodb_served = 0
+def moto_pid(endpoint_url: str) -> int | None:
+    """The pid of the `motoserver` at a loopback `endpoint_url` (the tests' and the bench's session moto), None for
+    another endpoint (LocalStack, AWS), one that does not answer, or one served from this very process
+    (`LOCALCLOUD_MOTO=thread`)."""
+    from urllib.parse import urlsplit
 
-
-def dynamodb_served() -> int:
-    """DynamoDB requests the emulated cloud of this process has served (accounting checks its counts against it)."""
-    return _dynamodb_served
-
-
-def _serialise_dynamodb() -> None:
-    """moto applies a TransactWriteItems by deep-copying each table it touches and, when a condition fails, putting
-    the copy back: a write another request made in between is lost, and a copy taken while another request writes
-    can fail outright. Function processes now call DynamoDB at the same time (each its own client), so moto serves
-    one DynamoDB request at a time, as the real service's per-item atomicity never shows such effects. Applied once
-    per process."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    if getattr(DynamoHandler, "_localcloud_serialised", False):
-        return
-    lock = threading.RLock()
-    writes = [0]  # writing requests served: the state snapshots' cheap "did anything change"
-    call_action = DynamoHandler.call_action
-
-    def serialised(self: Any) -> Any:
-        global _dynamodb_served
-        with lock:
-            _dynamodb_served += 1
-            action = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
-            if action in _DYNAMODB_WRITES:
-                writes[0] += 1
-            return call_action(self)
-
-    DynamoHandler.call_action = serialised  # type: ignore[method-assign]
-    DynamoHandler._localcloud_serialised = True  # type: ignore[attr-defined]
-    DynamoHandler._localcloud_lock = lock  # type: ignore[attr-defined]
-    DynamoHandler._localcloud_writes = writes  # type: ignore[attr-defined]
-
-
-def _keep_tables_on_rollback() -> None:
-    """moto backs a TransactWriteItems up by deep-copying every table it touches, and on a failed condition puts the
-    copies in place of the tables. Two costs: every reader holding a table's stream shard (the runner's stream
-    pollers) then reads a shard that no longer receives records (the ConfigChanged events stopped after the first 412
-    of the Config API); and each transaction copies whole tables, stream records included — with the receiver's one
-    transaction per webhook, a 2,000-webhook load run spent the runner's process copying the history and idempotency
-    tables (time growing with each message; 5 GB of RSS). Here moto's copy hands back the table itself, and an undo
-    log of the items the transaction names (their previous versions) and of each stream's length puts the state back
-    in the same objects when the transaction fails. Stream reads are served under the DynamoDB lock too, so no reader
-    sees a record of a transaction that is then rolled back. Applied once per process."""
-    import copy
-    import types
-
-    import moto.dynamodb.models as dynamodb_models
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
-    from moto.dynamodb.responses import DynamoHandler
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-
-    if getattr(DynamoDBBackend, "_localcloud_keeps_tables", False):
-        return
-    transact = DynamoDBBackend.transact_write_items
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
-
-    def key_of(table: Any, op: dict[str, Any]) -> tuple[Any, Any] | None:
-        source = op.get("Key") or op.get("Item") or {}
-        hash_value = source.get(table.hash_key_attr)
-        range_value = source.get(table.range_key_attr) if table.range_key_attr else None
-        if hash_value is None or (table.range_key_attr and range_value is None):
-            return None  # moto refuses it itself
-        return DynamoType(hash_value), DynamoType(range_value) if range_value is not None else None
-
-    def transact_in_place(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        undo: list[tuple[Any, Any, Any, Any]] = []
-        streams: dict[int, tuple[Any, int]] = {}
-        for entry in transact_items:
-            op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
-            if not isinstance(op, dict):
-                continue
-            table: Any = self.tables.get(op.get("TableName"))
-            key = key_of(table, op) if table is not None else None
-            if key is None:
-                continue
-            undo.append((table, *key, copy.deepcopy(table.get_item(*key))))
-            if table.stream_shard is not None:
-                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
-        try:
-            transact(self, transact_items)
-        except Exception:
-            for table, hash_value, range_value, previous in reversed(undo):
-                if range_value is not None:
-                    if previous is None:
-                        table.items[hash_value].pop(range_value, None)
-                    else:
-                        table.items[hash_value][range_value] = previous
-                elif previous is None:
-                    table.items.pop(hash_value, None)
-                else:
-                    table.items[hash_value] = previous
-            for shard, length in streams.values():
-                del shard.items[length:]
-            raise
-
-    DynamoDBBackend.transact_write_items = transact_in_place  # type: ignore[method-assign]
-    lock = getattr(DynamoHandler, "_localcloud_lock", None)
-    if lock is not None:
-        call_action = DynamoDBStreamsHandler.call_action
-
-        def serialised(self: Any) -> Any:
-            with lock:
-                return call_action(self)
-
-        DynamoDBStreamsHandler.call_action = serialised  # type: ignore[method-assign]
-    DynamoDBBackend._localcloud_keeps_tables = True  # type: ignore[attr-defined]
-
-
-def start_moto(host: str = "127.0.0.1", port: int | None = None) -> tuple[Any, str]:
-    import logging
-
-    from localcloud.moto_http import MotoServer
-
-    _partition_queries()
-    _serialise_dynamodb()
-    _keep_tables_on_rollback()
-    moto_costs.apply()
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
-
-    port = port or free_port(host)
-    server = MotoServer(host, port)
-    server.start()
-    url = f"http://{host}:{port}"
-    _wait_http(url + "/moto-api/", timeout=30)
-    return server, url
-
-
-def _wait_http(url: str, timeout: float) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+    if urlsplit(endpoint_url).hostname not in ("127.0.0.1", "localhost"):
+        return None
+    try:
+        pid = int(control(endpoint_url, "served", timeout_s=5)["pid"])
+    except Exception:
+        return None
+    return pid if pid != os.getpid() else None
 
 
 def ensure_code_paths() -> None:
@@ -278,7 +111,8 @@ class LocalCloud:
         self.region = region
         self.event_sources = event_sources
         self.template_path = template_path
-        self.moto: Any = None
+        self.moto: MotoProcess | MotoThread | None = None
+        self.moto_pid: int | None = None  # moto's own process (memory.report shows its RSS apart)
         self.stack: Stack | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.sources: list[Source] = []
@@ -353,13 +187,16 @@ class LocalCloud:
         saved: dict[str, Any] | None = None
         if self.endpoint_url is None:
             self.moto, self.endpoint_url = start_moto(self.host)
+            self.moto_pid = self.moto.pid if self.moto.pid != os.getpid() else None
             if self.persist:
                 self.snapshot = CloudSnapshot(DataDir(self.data_dir).snapshot_file(self.stack_name),
-                                              self.stack_name, self.region)
+                                              self.stack_name, self.region, self.endpoint_url)
                 began = time.perf_counter()
                 saved = self.snapshot.load()
                 self.restored = Restored(found=saved is not None, keys=self.snapshot.restore_keys(saved))
                 self.restored.seconds = time.perf_counter() - began
+        else:
+            self.moto_pid = moto_pid(self.endpoint_url)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
         os.environ["AWS_DEFAULT_REGION"] = self.region
@@ -504,7 +341,10 @@ class LocalCloud:
             self._snapshotter.stop()
             self._snapshotter = None
         if self.snapshot is not None and self.stack is not None and self.moto is not None and self._may_save:
-            self.snapshot.save(self.stack)  # after every invocation in flight has finished
+            try:
+                self.snapshot.save(self.stack)  # after every invocation in flight has finished
+            except Exception as exc:  # moto's process is gone (or failed): stop the rest all the same
+                print(f"[localcloud] last snapshot failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         if self.qdrant_share is not None:
             self.qdrant_share.close()
             self.qdrant_share = None

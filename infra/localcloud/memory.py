@@ -1,6 +1,6 @@
 """Memory per process of the local stack, read from `/proc/<pid>/status` (Linux): the runner itself (the gateway, the
-pollers, the embedded Qdrant, and moto when it runs in the runner's process), moto's own process when it has one, and
-every execution environment of every function. What a developer's machine pays for Lambda's one-process-per-
+pollers, the embedded Qdrant), moto's process (`motoserver.py`) when the stack knows its pid, and every execution
+environment of every function. What a developer's machine pays for Lambda's one-process-per-
 environment model; shown by `/health` (`memory`) and in each environment's first log line."""
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import sys
-import threading
 import traceback
 from typing import Any
 
@@ -87,27 +86,3 @@ def keep_alive_handler() -> type:
 
     return KeepAliveHandler
 
-
-class MotoServer:
-    """moto's `ThreadedMotoServer` with `keep_alive_handler()`: `start()`, `stop()`, one thread per connection."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import make_server
-
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=keep_alive_handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()

@@ -1,18 +1,20 @@
 """State that survives a restart of the runner's own moto: the template's DynamoDB items, the messages its SQS queues
 still hold, and its KMS key (without which the stored credentials could not be decrypted).
 
-moto keeps everything in memory. The runner's moto runs in the runner's process, so a snapshot reads moto's own
-objects instead of going through the API: a Scan and a ReceiveMessage would take locks the functions wait on, and
-receiving a message hides it from the pollers. What is read is one small, inspectable JSON file:
+moto keeps everything in memory, in a process of its own (`motoserver.py`). A snapshot reads moto's own objects
+instead of going through the API (a Scan and a ReceiveMessage would take locks the functions wait on, and receiving a
+message hides it from the pollers), so that part (`SnapshotBackend`) runs inside moto's process, behind its
+`/_localcloud/` routes; the runner's `CloudSnapshot` and `Snapshotter` only ask for it. moto's process writes the
+file itself, so a snapshot costs the runner one request. What is written is one small, inspectable JSON file:
 
     {"format": 1, "stack": ..., "saved_at": ...,
      "dynamodb": {table name: [items in DynamoDB JSON]},
      "sqs": {queue name: [{"body", "attributes", "group_id", "deduplication_id"}]},
      "kms": [{"id", "arn", "description", "material", ...}]}
 
-- DynamoDB is read under the lock that already serialises moto's DynamoDB requests (`cloud._serialise_dynamodb`), so
-  all tables come from one instant; restored items do not go to the tables' streams (they were published when they
-  were written), so a restart does not replay every config change.
+- DynamoDB is read under the lock that already serialises moto's DynamoDB requests
+  (`motoserver._serialise_dynamodb`), so all tables come from one instant; restored items do not go to the tables'
+  streams (they were published when they were written), so a restart does not replay every config change.
 - A queue's messages include those in flight: an invocation cut short by a kill gets its batch back, as SQS returns
   it after the visibility timeout. Receive counts and message ids are not kept (a restored message is a new send).
 - The KMS key keeps its id and key material, so ciphertexts written before the restart decrypt after it; the
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localcloud.motoserver import control
 from localcloud.provision import LOCAL_ACCOUNT, Stack
 from localcloud.sources import binary_as_text
 
@@ -74,7 +77,7 @@ def _dynamodb_lock() -> Any:
 
 
 def dynamodb_writes() -> int:
-    """How many writing DynamoDB requests the runner's moto has served (cheap change detection)."""
+    """How many writing DynamoDB requests this process's moto has served (cheap change detection)."""
     from moto.dynamodb.responses import DynamoHandler
 
     return int(getattr(DynamoHandler, "_localcloud_writes", [0])[0])
@@ -103,34 +106,25 @@ def _resources(stack: Stack, kind: str) -> dict[str, str]:
     return out
 
 
-class CloudSnapshot:
-    """Saves and restores one stack's data on the moto running in this process."""
+def resource_names(stack: Stack) -> dict[str, list[str]]:
+    """What moto's process needs of the stack: its tables, queues and keys by physical name."""
+    return {"tables": list(_resources(stack, "AWS::DynamoDB::Table").values()),
+            "queues": list(_resources(stack, "AWS::SQS::Queue").values()),
+            "keys": list(_resources(stack, "AWS::KMS::Key").values())}
 
-    def __init__(self, path: Path, stack_name: str, region: str) -> None:
-        self.path = path
-        self.stack_name = stack_name
-        self.region = region
-        self._saved_digest: int | None = None
+
+class SnapshotBackend:
+    """The snapshot's part that runs inside moto's process (`motoserver`'s control routes): reads and puts back moto's
+    own objects, and writes the file."""
+
+    def __init__(self) -> None:
+        self._saved_digests: dict[str, int] = {}
         self._save_lock = threading.Lock()
 
-    def load(self) -> dict[str, Any] | None:
-        """The saved state, None when there is none. A file this code cannot read is an error, not an empty state:
-        starting empty would overwrite it at the next snapshot."""
-        if not self.path.is_file():
-            return None
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise RuntimeError(f"{self.path} is not readable ({exc}): move it away to start empty") from exc
-        if data.get("format") != FORMAT or data.get("stack") != self.stack_name:
-            raise RuntimeError(f"{self.path} is format {data.get('format')} of stack {data.get('stack')!r}, not "
-                               f"format {FORMAT} of {self.stack_name!r}: move it away to start empty")
-        return data  # type: ignore[no-any-return]
-
     # ---------------------------------------------------------------- restore
-    def restore_keys(self, data: dict[str, Any] | None) -> int:
+    def restore_keys(self, data: dict[str, Any] | None, region: str) -> int:
         """Before provisioning: the stack's KMS keys with their ids and material."""
-        _, _, kms = _backends(self.region)
+        _, _, kms = _backends(region)
         restored = 0
         for saved in (data or {}).get("kms", []):
             if saved["id"] in kms.keys:
@@ -147,46 +141,49 @@ class CloudSnapshot:
             restored += 1
         return restored
 
-    def restore_data(self, data: dict[str, Any] | None, stack: Stack, restored: Restored) -> None:
+    def restore_data(self, data: dict[str, Any] | None, region: str, names: dict[str, list[str]]) -> dict[str, Any]:
         """After provisioning: table items (without stream records) and queue messages, in their order."""
+        out: dict[str, Any] = {"items": 0, "tables": 0, "messages": 0, "skipped": []}
         if not data:
-            return
-        dynamodb, sqs, _ = _backends(self.region)
-        tables = set(_resources(stack, "AWS::DynamoDB::Table").values())
-        for name, items in data.get("dynamodb", {}).items():
-            table = dynamodb.tables.get(name) if name in tables else None
-            if table is None:
-                restored.skipped.append(name)
-                continue
-            shard, table.stream_shard = table.stream_shard, None
-            try:
-                for attributes in items:
-                    table.put_item(_binary_as_bytes(attributes), overwrite=True)
-            finally:
-                table.stream_shard = shard
-            restored.items += len(items)
-            restored.tables += 1
-        queues = set(_resources(stack, "AWS::SQS::Queue").values())
+            return out
+        dynamodb, sqs, _ = _backends(region)
+        tables = set(names["tables"])
+        with _dynamodb_lock():
+            for name, items in data.get("dynamodb", {}).items():
+                table = dynamodb.tables.get(name) if name in tables else None
+                if table is None:
+                    out["skipped"].append(name)
+                    continue
+                shard, table.stream_shard = table.stream_shard, None
+                try:
+                    for attributes in items:
+                        table.put_item(_binary_as_bytes(attributes), overwrite=True)
+                finally:
+                    table.stream_shard = shard
+                out["items"] += len(items)
+                out["tables"] += 1
+        queues = set(names["queues"])
         for name, messages in data.get("sqs", {}).items():
             if name not in queues:
-                restored.skipped.append(name)
+                out["skipped"].append(name)
                 continue
             for message in messages:
                 sqs.send_message(name, message["body"], message_attributes=message.get("attributes") or None,
                                  deduplication_id=message.get("deduplication_id"), group_id=message.get("group_id"))
-            restored.messages += len(messages)
+            out["messages"] += len(messages)
+        return out
 
     # ---------------------------------------------------------------- capture
-    def capture(self, stack: Stack) -> dict[str, Any]:
-        dynamodb, sqs, kms = _backends(self.region)
+    def capture(self, stack_name: str, region: str, names: dict[str, list[str]]) -> dict[str, Any]:
+        dynamodb, sqs, kms = _backends(region)
         tables: dict[str, list[dict[str, Any]]] = {}
         with _dynamodb_lock():  # every table at one instant
-            for name in _resources(stack, "AWS::DynamoDB::Table").values():
+            for name in names["tables"]:
                 table = dynamodb.tables.get(name)
                 if table is not None:
                     tables[name] = [binary_as_text(item.to_json()["Attributes"]) for item in table.all_items()]
         queues: dict[str, list[dict[str, Any]]] = {}
-        for name in _resources(stack, "AWS::SQS::Queue").values():
+        for name in names["queues"]:
             queue = sqs.queues.get(name)
             if queue is None:
                 continue
@@ -195,7 +192,7 @@ class CloudSnapshot:
             queues[name] = [{"body": m.body, "attributes": m.message_attributes or {}, "group_id": m.group_id,
                              "deduplication_id": m.deduplication_id} for m in messages]
         keys = []
-        for key_id in _resources(stack, "AWS::KMS::Key").values():
+        for key_id in names["keys"]:
             key = kms.keys.get(key_id)
             if key is None:
                 continue
@@ -203,30 +200,94 @@ class CloudSnapshot:
                          "key_usage": key.key_usage, "key_spec": key.key_spec, "creation_date": key.creation_date,
                          "material": base64.b64encode(key.key_material).decode("ascii"),
                          "tags": kms.tagger.list_tags_for_resource(key.id).get("Tags", [])})
-        return {"format": FORMAT, "stack": self.stack_name, "region": self.region,
+        return {"format": FORMAT, "stack": stack_name, "region": region,
                 "dynamodb": tables, "sqs": queues, "kms": keys}
 
-    def save(self, stack: Stack) -> bool:
+    def save(self, path: str, stack_name: str, region: str, names: dict[str, list[str]]) -> bool:
         """Writes the snapshot when it differs from the last one written (atomically: a kill mid-write leaves the
         previous file). True when it wrote."""
         with self._save_lock:
-            data = self.capture(stack)
+            data = self.capture(stack_name, region, names)
             body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
             digest = hash(body)
-            if digest == self._saved_digest and self.path.is_file():
+            target = Path(path)
+            if digest == self._saved_digests.get(path) and target.is_file():
                 return False
             stamped = json.dumps({**data, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, ensure_ascii=False,
                                  separators=(",", ":"))
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
             # 0600: the file holds the KMS key material and, through it, every tenant's credentials
             with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
                 handle.write(stamped)
                 handle.flush()
                 os.fsync(handle.fileno())
-            tmp.replace(self.path)
-            self._saved_digest = digest
+            tmp.replace(target)
+            self._saved_digests[path] = digest
             return True
+
+    def mark(self, names: dict[str, list[str]], region: str) -> list[int]:
+        """Changes at a glance: the DynamoDB writes served and each queue's message ids."""
+        _, sqs, _ = _backends(region)
+        marks = [dynamodb_writes()]
+        for name in names["queues"]:
+            queue = sqs.queues.get(name)
+            if queue is not None:
+                marks.append(hash(tuple(m.id for m in list(queue._messages))))
+        return marks
+
+
+BACKEND = SnapshotBackend()  # moto's process has one
+
+
+class CloudSnapshot:
+    """Saves and restores one stack's data on the moto process at `endpoint_url` (a `motoserver`)."""
+
+    def __init__(self, path: Path, stack_name: str, region: str, endpoint_url: str) -> None:
+        self.path = path
+        self.stack_name = stack_name
+        self.region = region
+        self.endpoint_url = endpoint_url
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, None when there is none. A file this code cannot read is an error, not an empty state:
+        starting empty would overwrite it at the next snapshot."""
+        if not self.path.is_file():
+            return None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RuntimeError(f"{self.path} is not readable ({exc}): move it away to start empty") from exc
+        if data.get("format") != FORMAT or data.get("stack") != self.stack_name:
+            raise RuntimeError(f"{self.path} is format {data.get('format')} of stack {data.get('stack')!r}, not "
+                               f"format {FORMAT} of {self.stack_name!r}: move it away to start empty")
+        return data  # type: ignore[no-any-return]
+
+    def restore_keys(self, data: dict[str, Any] | None) -> int:
+        """Before provisioning: the stack's KMS keys with their ids and material."""
+        if not data:
+            return 0
+        return int(control(self.endpoint_url, "restore-keys", {"data": data, "region": self.region})["keys"])
+
+    def restore_data(self, data: dict[str, Any] | None, stack: Stack, restored: Restored) -> None:
+        """After provisioning: table items (without stream records) and queue messages, in their order."""
+        if not data:
+            return
+        done = control(self.endpoint_url, "restore-data",
+                       {"data": data, "region": self.region, "names": resource_names(stack)})
+        restored.items += done["items"]
+        restored.tables += done["tables"]
+        restored.messages += done["messages"]
+        restored.skipped.extend(done["skipped"])
+
+    def save(self, stack: Stack) -> bool:
+        """moto's process writes the snapshot when it differs from the last one it wrote. True when it wrote."""
+        return bool(control(self.endpoint_url, "snapshot", {"path": str(self.path), "stack": self.stack_name,
+                                                           "region": self.region,
+                                                           "names": resource_names(stack)})["written"])
+
+    def mark(self, stack: Stack) -> list[int]:
+        return list(control(self.endpoint_url, "mark", {"names": resource_names(stack), "region": self.region})["mark"])
 
 
 class Snapshotter(threading.Thread):
@@ -241,22 +302,13 @@ class Snapshotter(threading.Thread):
         self.saves = 0
         self.last_save_s = 0.0
 
-    def _queue_marks(self) -> tuple[Any, ...]:
-        _, sqs, _ = _backends(self.snapshot.region)
-        marks = []
-        for name in _resources(self.stack, "AWS::SQS::Queue").values():
-            queue = sqs.queues.get(name)
-            if queue is not None:
-                marks.append(hash(tuple(m.id for m in list(queue._messages))))
-        return tuple(marks)
-
     def run(self) -> None:
-        seen: tuple[int, tuple[Any, ...]] | None = None
+        seen: list[int] | None = None
         while not self._stopping.wait(self.interval_s):
-            mark = (dynamodb_writes(), self._queue_marks())
-            if mark == seen:
-                continue
             try:
+                mark = self.snapshot.mark(self.stack)
+                if mark == seen:
+                    continue
                 started = time.perf_counter()
                 if self.snapshot.save(self.stack):
                     self.saves += 1

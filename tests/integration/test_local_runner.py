@@ -230,6 +230,7 @@ def test_health_reports_the_memory_of_the_runner_and_of_each_environment(small_c
     state = httpx.post(small_cloud.url + "/state/memoria?sleep=0").json()
     memory = httpx.get(small_cloud.url + "/health").json()["memory"]
     assert memory["runner"]["pid"] == os.getpid() and memory["runner"]["rss_mb"] > 0
+    assert memory["moto"]["pid"] == small_cloud.moto_pid != os.getpid()  # the session's moto, asked for its pid
     environments = memory["functions"]["StateFunction"]
     assert state["pid"] in {e["pid"] for e in environments}
     assert all(e["rss_mb"] > 0 and e["peak_mb"] >= e["rss_mb"] for e in environments)

@@ -65,13 +65,13 @@ def test_a_turns_counted_dynamodb_calls_are_what_the_cloud_served(quiet_cloud: L
         httpx.put(f"{cloud.url}/mapping", headers=admin, timeout=60, json={"mappings": [
             {"chatwoot_account_id": account, "tenant_id": tenant}]}).raise_for_status()
         _settle(cloud)
-        counted, served = _dynamodb_calls(cloud), dynamodb_served()
+        counted, served = _dynamodb_calls(cloud), dynamodb_served(cloud.endpoint_url)
         raw, headers = signed(incoming(account, 3, 42, 4242, "Quero falar com uma atendente"), secret)
         assert httpx.post(f"{cloud.url}/webhooks/chatwoot", content=raw, headers=headers,
                           timeout=30).json()["status"] == "queued"
         assert chatwoot.wait_for(lambda: chatwoot.replies(42), timeout=60)
         _settle(cloud)
-    turn_counted, turn_served = _dynamodb_calls(cloud) - counted, dynamodb_served() - served
+    turn_counted, turn_served = _dynamodb_calls(cloud) - counted, dynamodb_served(cloud.endpoint_url) - served
     assert turn_counted > 0
     assert turn_counted == turn_served
     receiver = cloud.function("WebhookReceiverFunction").usage.snapshot()
