@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.context import settle
 from bench.figures import Figure
 
 
@@ -50,20 +51,6 @@ def _delta(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) 
 def _http_requests(cloud: Any) -> int:
     """Requests API Gateway has served so far (the runner's gateway counts them per function)."""
     return sum(cloud.gateway.requests.values())
-
-
-def _settle(cloud: Any, quiet_s: float = 1.5, timeout_s: float = 60) -> None:
-    """Waits until no function has been invoked for `quiet_s` (event sources, config events, retries all done)."""
-    deadline = time.monotonic() + timeout_s
-    last = sum(f.usage.invocations for f in cloud.functions.values())
-    quiet_since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        now = sum(f.usage.invocations for f in cloud.functions.values())
-        if now != last:
-            last, quiet_since = now, time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_s:
-            return
 
 
 class Shop:
@@ -127,7 +114,7 @@ class Shop:
 def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> dict[str, Any]:
     from localcloud.cloud import dynamodb_served
 
-    _settle(cloud)
+    settle(cloud)
     before, served, http = _snapshot(cloud), dynamodb_served(cloud.endpoint_url), _http_requests(cloud)
     llm_before = len(llm.usages) if llm is not None else 0
     turns = 0
@@ -135,7 +122,7 @@ def _turns(cloud: Any, shop: Shop, llm: Any | None, first_conversation: int) -> 
         for text in conversation:
             shop.say(first_conversation + number, text)
             turns += 1
-    _settle(cloud)
+    settle(cloud)
     functions = _delta(before, _snapshot(cloud))
     counted = sum(v for f in functions.values() for k, v in f["calls"].items() if k.startswith("dynamodb."))
     served = dynamodb_served(cloud.endpoint_url) - served
@@ -172,12 +159,12 @@ def measure(cloud: Any) -> dict[str, Any]:
         measured["turn_no_llm"] = _turns(cloud, plain, None, 100)
         measured["turns"] = measured["turn"]["count"]
 
-        _settle(cloud)
+        settle(cloud)
         before = _snapshot(cloud)
         records = [{"id": f"cap-{i}", "text": f"Produto de teste {i}: creme hidratante com ácido hialurônico, "
                                              f"pote de 50 g. Preço: R$ {30 + i},90."} for i in range(50)]
         shop.vectorize("products", records)
-        _settle(cloud)
+        settle(cloud)
         functions = _delta(before, _snapshot(cloud))
         # The job's progress polls are the bench's own, not Odoo's: only the POST counts.
         measured["record"] = {"count": len(records), "functions": functions, "http_requests": 1}
@@ -185,7 +172,7 @@ def measure(cloud: Any) -> dict[str, Any]:
         before, http = _snapshot(cloud), _http_requests(cloud)
         shop.put("config", {"company": {"name": "Sandra Cosméticos", "language": "pt-BR"},
                             "enabled_collections": ["products"], "chatwoot": {"base_url": chatwoot.url}})
-        _settle(cloud, quiet_s=2.5)
+        settle(cloud, quiet_s=2.5)
         functions = _delta(before, _snapshot(cloud))
         measured["config_change"] = {"count": 1, "functions": functions,
                                      "http_requests": _http_requests(cloud) - http}

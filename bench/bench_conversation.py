@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bench.context import settle
 from bench.figures import Figure, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +52,7 @@ def _receiver(ctx: Any) -> list[Figure]:
                              Attributes={"FifoQueue": "true"})["QueueUrl"]
     settings = get_settings()
     ddb = aws.client("dynamodb")
+    settle(cloud)  # the config writes' stream events and their functions' cold starts run elsewhere in AWS
 
     def use(dedupe_delivery_id: bool) -> Any:
         intake = Intake(configs=webhook_receiver.get_config_cache(), sqs=aws.client("sqs"), queue_url=queue,

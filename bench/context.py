@@ -51,3 +51,20 @@ class BenchContext:
                                      data_dir=self.tmp.name, stack_name="bench")
             self._cloud.start()
         return self._cloud
+
+
+def settle(cloud: Any, quiet_s: float = 1.5, timeout_s: float = 60) -> None:
+    """Waits until no function of the stack has been invoked for `quiet_s` (event sources, config events, cold starts
+    and retries all done), so a figure measures its own work and not the stack settling beside it."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    last = sum(f.usage.invocations for f in cloud.functions.values())
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = sum(f.usage.invocations for f in cloud.functions.values())
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
