@@ -32,6 +32,7 @@ def run(ctx: Any) -> list[Figure]:
     from devtools import SHORT_DEBOUNCE
     from devtools.demo_store import corpus
     from devtools.doubles import ChatwootStub, LlmStub
+    from localcloud.lambdas import BACKGROUND_NICE
     from localcloud.memory import report
 
     total = int(os.environ.get("BENCH_LOAD_REQUESTS", "2000"))
@@ -73,7 +74,9 @@ def run(ctx: Any) -> list[Figure]:
     mix = (f"{len(requests)} requests, {unique} distinct messages, {len(requests) - unique} duplicates; tenants: 2 "
            f"with the demo store and the LLM stub ({LLM_LATENCY_S * 1000:.0f} ms a call), 1 retrieval-only, 1 "
            f"without collections; bursts of 3, keyword handoffs; concurrency 16. Each function's environments are "
-           f"processes of their own, moto's process too; client, gateway and pollers share the runner's process")
+           f"processes of their own, and so are moto, the embedded Qdrant and the load client; the gateway and the "
+           f"pollers share the runner's process; functions no route reaches and Qdrant run at nice "
+           f"{BACKGROUND_NICE}")
     envs = {name: len(found) for name, found in memory_at_peak["functions"].items() if found}
     return [
         Figure("webhook p50 under load (concurrency 16)", round(p50, 1), "ms",
@@ -116,7 +119,8 @@ def run(ctx: Any) -> list[Figure]:
                notes="a handoff where the crew should have answered, " + ("; ".join(outcome.wrong[:2]) or "none")),
         Figure("RSS of the stack under load", memory_at_peak["total_rss_mb"], "MB",
                notes=f"runner {memory_at_peak['runner']['rss_mb']} MB ({memory_at_peak['runner']['holds']}); "
-                     + (f"moto {memory_at_peak['moto']['rss_mb']} MB; " if "moto" in memory_at_peak else "")
+                     + "".join(f"{name} {memory_at_peak[name]['rss_mb']} MB; " for name in ("moto", "qdrant")
+                               if name in memory_at_peak)
                      + "; ".join(f"{name} {n}x {', '.join(str(e['rss_mb']) for e in memory_at_peak['functions'][name])}"
                                  " MB" for name, n in envs.items())),
     ]

@@ -1,7 +1,8 @@
 """The emulated cloud's cheaper calls (localcloud.moto_costs, localcloud.moto_http) answer as moto did.
 
-What changed is how much work moto does per call (the FIFO send no longer walks the queue, a condition is parsed once
-for the same expression, names and values, connections stay open); what a call answers must not. These tests drive
+What changed is how much work moto does per call (a FIFO send or receive no longer computes every queue attribute
+nor builds datetimes to read the clock, a condition is parsed once for the same expression, names and values,
+connections stay open); what a call answers must not. These tests drive
 the session's moto over HTTP with boto3, as the functions do."""
 
 from __future__ import annotations
@@ -99,6 +100,26 @@ def test_fifo_sends_deduplicate_and_the_queue_still_reports_every_attribute(moto
     sqs.send_message(QueueUrl=by_content, MessageBody="outro texto", MessageGroupId="g")
     counts = sqs.get_queue_attributes(QueueUrl=by_content, AttributeNames=["ApproximateNumberOfMessages"])
     assert counts["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+
+def test_fifo_receives_keep_group_order_and_in_flight_groups_and_the_counts(moto_endpoint: str) -> None:
+    sqs = _client("sqs", moto_endpoint)
+    url = sqs.create_queue(QueueName=f"grupos-{uuid.uuid4().hex[:6]}.fifo",
+                           Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"})["QueueUrl"]
+    for group, text in (("conversa-a", "a1"), ("conversa-a", "a2"), ("conversa-b", "b1"), ("conversa-a", "a3")):
+        sqs.send_message(QueueUrl=url, MessageBody=text, MessageGroupId=group, MessageDeduplicationId=text)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in first] == ["a1", "a2", "b1", "a3"]
+    sqs.send_message(QueueUrl=url, MessageBody="a4", MessageGroupId="conversa-a", MessageDeduplicationId="a4")
+    sqs.send_message(QueueUrl=url, MessageBody="c1", MessageGroupId="conversa-c", MessageDeduplicationId="c1")
+    # conversa-a has messages in flight: its next one waits; another group's does not.
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["c1"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                     "ApproximateNumberOfMessagesNotVisible"])
+    assert counts["Attributes"] == {"ApproximateNumberOfMessages": "1", "ApproximateNumberOfMessagesNotVisible": "5"}
+    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                    for i, m in enumerate(first)])
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]] == ["a4"]
 
 
 def _raw(conn: http.client.HTTPConnection, body: bytes, headers: dict[str, str]) -> http.client.HTTPResponse:
