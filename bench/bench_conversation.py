@@ -293,7 +293,8 @@ print(json.dumps({"handler_import": t1 - t0, "first_reply": t2 - t0, "cpu": time
 
 
 def _env(root: Path = ROOT) -> dict[str, str]:
-    env = dict(os.environ)
+    # Not the bench stack's shared Qdrant (its LocalCloud points this process at it): each run names its own store.
+    env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_CLIENT_FACTORY", "LOCALCLOUD_QDRANT")}
     env["PYTHONPATH"] = os.pathsep.join([*(str(root / p) for p in ("layers/common", "functions/webhook", "tests")),
                                          str(root)])  # devtools (the doubles, tests/support's fixtures use them)
     env.update(CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true")
