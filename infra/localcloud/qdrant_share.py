@@ -104,9 +104,11 @@ class QdrantShare:
         env = {k: v for k, v in os.environ.items() if k not in (FACTORY_ENV, ADDRESS_ENV)}  # it owns the client
         env["QDRANT_PATH"] = path
         env[AUTHKEY_ENV] = self.authkey.hex()
-        env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+        env["PYTHONPATH"] = os.pathsep.join(entry for entry in sys.path if entry)
+        # A session of its own: the terminal's Ctrl-C reaches the runner, which then stops it with the store closed.
         self.process = subprocess.Popen([sys.executable, "-m", "localcloud.qdrant_share"], env=env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        start_new_session=True)
         if nice:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, self.process.pid, nice)
@@ -120,6 +122,7 @@ class QdrantShare:
             self.stop()
             raise RuntimeError(f"the embedded Qdrant's process did not start within {start_timeout_s:.0f} s")
         self.address = ready[0].strip()  # host:port
+        self.process.stdout.close()
 
     @property
     def pid(self) -> int:
@@ -156,6 +159,7 @@ def serve() -> None:
     threading.Thread(target=server.serve_forever, name="qdrant-share", daemon=True).start()
     host, port = server.address  # type: ignore[misc,str-unpack]
     print(f"{host}:{port}", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the runner reads the announcement only
     sys.stdin.read()  # until the runner closes it, or is gone
     with contextlib.suppress(Exception):
         shared.close()
