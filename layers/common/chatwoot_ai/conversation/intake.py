@@ -303,12 +303,13 @@ def within(seconds: float, work: Callable[[], Outcome]) -> Outcome:
     (one transaction, then the send): a retry then finds it done ("duplicate", and the stored job is sent again)
     or not begun ("queued"), never half-done. Without this, a slow write under saturation ran the function past its
     Timeout and API Gateway answered 500. While every thread of the pool is still busy with late work, the next
-    webhook waits for one, and answers Busy if none frees up in time."""
+    webhook waits for one, and answers Busy if none frees up in time; its work is then withdrawn (never begun)."""
     from concurrent.futures import TimeoutError as Late
 
     future = _pool().submit(work)
     try:
         outcome: Outcome = future.result(timeout=seconds)
     except Late as exc:
+        future.cancel()  # only a work no thread has started yet: it never runs
         raise Busy(f"not answered within {seconds:.1f} s") from exc
     return outcome
