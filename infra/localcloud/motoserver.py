@@ -32,7 +32,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from localcloud import children
+
 CONTROL = "/_localcloud/"
+
 INFRA = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0  # importing moto shares two cores with everything else (a test suite, cold starts)
 
@@ -47,29 +50,17 @@ class MotoProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "localcloud.motoserver", "--host", host, "--port", str(port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
-        assert self.process.stdout is not None
-        line: list[bytes] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()),  # type: ignore[union-attr]
-                                  daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_S)
-        announced = json.loads(line[0]) if line and line[0].strip() else None
-        if announced is None:
+        line = children.announcement(self.process, START_TIMEOUT_S)
+        if line is None:
             self.stop()
             raise RuntimeError(f"moto's process did not start within {START_TIMEOUT_S:.0f} s "
                                f"(exit status {self.process.poll()}; its errors are above)")
-        self.process.stdout.close()
+        announced = json.loads(line)
         self.url: str = announced["url"]
         self.pid: int = announced["pid"]
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()  # EOF: it exits
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        children.stop(self.process, timeout_s)
 
 
 def control(endpoint_url: str, route: str, body: dict[str, Any] | None = None, timeout_s: float = 120.0) -> Any:

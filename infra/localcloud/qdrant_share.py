@@ -28,6 +28,7 @@ from collections.abc import Callable
 from multiprocessing.managers import BaseManager
 from typing import Any, ClassVar
 
+from localcloud import children
 from localcloud.accounting import METER
 
 FACTORY_ENV = "QDRANT_CLIENT_FACTORY"
@@ -112,17 +113,11 @@ class QdrantShare:
         if nice:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, self.process.pid, nice)
-        assert self.process.stdout is not None
-        ready: list[str] = []
-        reader = threading.Thread(target=lambda: ready.append(self.process.stdout.readline()),  # type: ignore[union-attr]
-                                  daemon=True)
-        reader.start()
-        reader.join(start_timeout_s)
-        if not ready or not ready[0].strip():
+        address = children.announcement(self.process, start_timeout_s)
+        if address is None:
             self.stop()
             raise RuntimeError(f"the embedded Qdrant's process did not start within {start_timeout_s:.0f} s")
-        self.address = ready[0].strip()  # host:port
-        self.process.stdout.close()
+        self.address = address  # host:port
 
     @property
     def pid(self) -> int:
@@ -134,14 +129,7 @@ class QdrantShare:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Closes its stdin: it closes the embedded client (written through) and exits; killed if it does not."""
-        with contextlib.suppress(OSError):
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        children.stop(self.process, timeout_s)
 
 
 def serve() -> None:
