@@ -20,7 +20,14 @@ from bench.context import settle
 from bench.figures import Figure, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = [str(ROOT / p) for p in ("layers/common", "functions/webhook", "tests")]
+
+
+def _code_paths(root: Path) -> list[str]:
+    """The worker's and the receiver's code in a checkout (this one, or another to compare with)."""
+    return [str(root / p) for p in ("layers/common", "functions/webhook", "tests")]
+
+
+PATHS = _code_paths(ROOT)
 HEAVY = ("crewai", "fastembed", "qdrant_client", "onnxruntime", "litellm")
 
 
@@ -295,18 +302,9 @@ print(json.dumps({"handler_import": t1 - t0, "first_reply": t2 - t0, "cpu": time
 def _env(root: Path = ROOT) -> dict[str, str]:
     # Not the bench stack's shared Qdrant (its LocalCloud points this process at it): each run names its own store.
     env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_CLIENT_FACTORY", "LOCALCLOUD_QDRANT")}
-    env["PYTHONPATH"] = os.pathsep.join([*(str(root / p) for p in ("layers/common", "functions/webhook", "tests")),
-                                         str(root)])  # devtools (the doubles, tests/support's fixtures use them)
+    env["PYTHONPATH"] = os.pathsep.join([*_code_paths(root), str(root)])  # root: devtools (tests/support uses it)
     env.update(CREWAI_DISABLE_TELEMETRY="true", OTEL_SDK_DISABLED="true")
     return env
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cold_breakdown(runs: int = 3, root: Path = ROOT) -> dict[str, float]:
@@ -331,7 +329,6 @@ def first_reply(runs: int = 3, variants: tuple[tuple[str, Path, bool], ...] = FI
     import tempfile
 
     import boto3
-    from moto.server import ThreadedMotoServer
     from qdrant_client import QdrantClient
     from support.conversation_set import demo_tenant, script_llm
     from support.retrieval_eval import corpus_records
@@ -343,6 +340,7 @@ def first_reply(runs: int = 3, variants: tuple[tuple[str, Path, bool], ...] = FI
     from chatwoot_ai.vector.models import VectorizeMessage
     from chatwoot_ai.vector.store import VectorStore
     from devtools.doubles import ChatwootStub, LlmStub
+    from localcloud.cloud import start_moto
 
     tenant = "bench_cold"
     results: dict[str, list[dict[str, Any]]] = {label: [] for label, _root, _prewarm in variants}
@@ -356,14 +354,8 @@ def first_reply(runs: int = 3, variants: tuple[tuple[str, Path, bool], ...] = FI
         script_llm(llm)
         for key, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
             os.environ.setdefault(key, value)  # moto takes any; the bench process may have none
-        import logging
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
-        port = _free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
+        server, endpoint = start_moto()  # the stack's emulated cloud, in a process of its own
         try:
-            endpoint = f"http://127.0.0.1:{port}"
             names = create_pipeline_resources(endpoint, "cold" + uuid.uuid4().hex[:6])
             table = boto3.resource("dynamodb", endpoint_url=endpoint, region_name="us-east-1").Table(
                 names["history_table"])

@@ -3,7 +3,9 @@ it listens, and ends at its stdin's EOF, which its parent's end (even a `kill -9
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
 
 
@@ -32,3 +34,16 @@ def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str], timeout_s: fl
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# ---------------------------------------------------------------- in the helper process
+def announce(line: str) -> None:
+    """Writes the one line the parent waits for; anything printed later goes to stderr (the parent stops reading)."""
+    print(line, flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+
+def until_parent_gone() -> None:
+    """Returns at stdin's EOF: a pipe only the parent holds, closed by its `stop` or by its death."""
+    while sys.stdin.buffer.read(65536):
+        pass

@@ -219,7 +219,6 @@ class LocalCloud:
                 if str(code_dir) not in sys.path:
                     sys.path.insert(0, str(code_dir))
         local_env = self._apply_environment(specs)
-        _reset_shared_caches()
         if self.qdrant_address:
             local_env.update({FACTORY_ENV: FACTORY, ADDRESS_ENV: self.qdrant_address})
         elif not os.environ.get("QDRANT_URL"):
@@ -229,7 +228,7 @@ class LocalCloud:
             shared = {FACTORY_ENV: local_env[FACTORY_ENV], ADDRESS_ENV: local_env[ADDRESS_ENV]}
             self._saved_environ.update({k: os.environ.get(k) for k in shared if k not in self._saved_environ})
             os.environ.update(shared)
-            _reset_shared_caches()
+        _reset_shared_caches()  # this process's settings and clients follow the environment set above
         routes: list[Route] = []
         for spec in specs:
             function_env = {k: str(v) for k, v in self.stack.resolver.resolve(spec.environment).items()}

@@ -281,9 +281,7 @@ def with_control(moto_app: Callable[..., Iterable[bytes]]) -> Callable[..., Iter
 
 
 def _exit_with_parent() -> None:
-    """stdin is a pipe only the parent holds: EOF means it closed it or died."""
-    while sys.stdin.buffer.read(65536):
-        pass
+    children.until_parent_gone()
     os._exit(0)
 
 
@@ -331,8 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = make_moto_server(args.host, args.port)
     threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
-    print(json.dumps({"url": f"http://{args.host}:{server.server_port}", "pid": os.getpid()}), flush=True)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the parent reads the announcement only
+    children.announce(json.dumps({"url": f"http://{args.host}:{server.server_port}", "pid": os.getpid()}))
     server.serve_forever()
 
 

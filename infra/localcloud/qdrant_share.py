@@ -146,9 +146,8 @@ def serve() -> None:
     server = Manager(address=("127.0.0.1", 0), authkey=bytes.fromhex(os.environ.pop(AUTHKEY_ENV))).get_server()
     threading.Thread(target=server.serve_forever, name="qdrant-share", daemon=True).start()
     host, port = server.address  # type: ignore[misc,str-unpack]
-    print(f"{host}:{port}", flush=True)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the runner reads the announcement only
-    sys.stdin.read()  # until the runner closes it, or is gone
+    children.announce(f"{host}:{port}")
+    children.until_parent_gone()  # the runner's stop, or its death
     with contextlib.suppress(Exception):
         shared.close()
     reset_store()
